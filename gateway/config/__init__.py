@@ -1,0 +1,1 @@
+"""Configuration: ejabberd's vocabulary plus the gateway's own section."""
