@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from twisted.logger import LogLevel, LogLevelFilterPredicate
+from typing import Any
+
+from twisted.logger import ILogFilterPredicate, LogLevel, LogLevelFilterPredicate, PredicateResult
+from zope.interface import implementer
 
 __all__ = ["LEVELS", "LogLevelControl", "parse_level"]
 
@@ -41,8 +44,9 @@ def parse_level(value: str | int) -> str:
     return text
 
 
+@implementer(ILogFilterPredicate)
 class LogLevelControl:
-    """Holds the current level and applies it to a Twisted filter predicate."""
+    """Holds the current level; used as the log observer's filter predicate."""
 
     def __init__(self, level: str = "info", predicate: LogLevelFilterPredicate | None = None):
         self.predicate = predicate or LogLevelFilterPredicate()
@@ -57,7 +61,7 @@ class LogLevelControl:
         twisted_level = _TWISTED[name]
         # "none" silences everything: a level above critical does not exist,
         # so drop the default instead and let the predicate refuse all.
-        self.predicate.setLogLevelForNamespace(None, twisted_level or LogLevel.critical)
+        self.predicate.defaultLogLevel = twisted_level or LogLevel.critical
         self._silent = twisted_level is None
         self._level = name
         return name
@@ -65,3 +69,8 @@ class LogLevelControl:
     @property
     def silent(self) -> bool:
         return self._silent
+
+    def __call__(self, event: dict[str, Any]) -> PredicateResult:
+        if self._silent:
+            return PredicateResult.no
+        return self.predicate(event)

@@ -55,7 +55,11 @@ class Authenticator:
         return Caller(frontend=frontend, ip=ip, user=user, host=host, tag=tag)
 
     async def basic(
-        self, jid: str, password: str, frontend: str, ip: IPAddress | None = None,
+        self,
+        jid: str,
+        password: str,
+        frontend: str,
+        ip: IPAddress | None = None,
         tag: str | None = None,
     ) -> Caller:
         """HTTP Basic: the user name must be a full ``user@host``."""

@@ -56,7 +56,10 @@ def coerce_args(
 
     Returns the typed arguments keyed by declared name, in declared order.
     """
-    renames = dict(definition.args_rename)
+    declared = set(definition.arg_names)
+    # An old name that is still a declared argument (muc_register_nick v3 keeps
+    # host→service but also takes a real ``host``) is not renamed.
+    renames = {old: new for old, new in definition.args_rename if old not in declared}
     pending = [(renames.get(name, name), value, name) for name, value in given]
     typed: dict[str, Any] = {}
     for param in definition.args:
@@ -100,7 +103,9 @@ def coerce_value(type_: Type, value: Any, options: CoercionOptions = DEFAULT_OPT
     if kind == "list":
         element = type_.element.type
         if isinstance(value, Mapping) and options.object_as_pairs and _is_pair_list(element):
-            value = [{element.fields[0].name: k, element.fields[1].name: v} for k, v in value.items()]
+            value = [
+                {element.fields[0].name: k, element.fields[1].name: v} for k, v in value.items()
+            ]
         if not isinstance(value, list):
             raise _Mismatch
         return [coerce_value(element, item, options) for item in value]

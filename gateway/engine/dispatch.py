@@ -8,6 +8,7 @@ from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.logger import Logger
 
 from gateway.backends.interfaces import Executor
+from gateway.engine import adapters as _adapters  # noqa: F401  (registers every adapter)
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.coercion import DEFAULT_OPTIONS, CoercionOptions, coerce_args
 from gateway.engine.errors import (
@@ -79,7 +80,12 @@ class Engine:
         if catalogue is self.catalogue:
             return self
         return Engine(
-            catalogue, self.canonical, self.backend, self.gateway, self.permissions, self.alternative
+            catalogue,
+            self.canonical,
+            self.backend,
+            self.gateway,
+            self.permissions,
+            self.alternative,
         )
 
     def resolve(self, name: str, version: int | None = None) -> CommandDefinition:
@@ -113,14 +119,24 @@ class Engine:
             raise NotSupported(
                 f"{definition.name} (API version {definition.version})", "gateway version adapter"
             )
-        executor = self.gateway if self.gateway.supports(definition.name) else self.backend
-        if not executor.supports(definition.name):
-            raise NotSupported(definition.name, executor.name, self.alternative)
+        self._executor(definition.name)  # NotSupported before any argument is translated
+
+        async def execute(name: str, canonical: dict[str, Any]) -> Any:
+            # adapters may run other canonical commands than the one called
+            return await self._executor(name).execute(name, canonical, caller)
+
         try:
-            value = await executor.execute(definition.name, adapter.args(args), caller)
-            return Result(definition, adapter.result(value))
+            value = await adapter.apply(definition.name, args, execute)
+            return Result(definition, value)
         except CommandError:
             raise
         except Exception:
             log.failure("command {command} failed unexpectedly", command=definition.name)
             raise InternalError() from None
+
+    def _executor(self, name: str) -> Executor:
+        """Who runs canonical command ``name``; :class:`NotSupported` when nobody can."""
+        executor = self.gateway if self.gateway.supports(name) else self.backend
+        if not executor.supports(name):
+            raise NotSupported(name, executor.name, self.alternative)
+        return executor

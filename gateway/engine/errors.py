@@ -179,9 +179,7 @@ class BadArgumentType(ArgumentError):
         expected: Any,
         remaining: Sequence[tuple[str, Any]] = (),
     ) -> None:
-        super().__init__(
-            f"Argument '{argument}' must be {_describe(expected)}", command, remaining
-        )
+        super().__init__(f"Argument '{argument}' must be {_describe(expected)}", command, remaining)
         self.argument = argument
         self.value = value
         #: the :class:`~gateway.engine.types.Type` the value should have had

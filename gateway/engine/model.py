@@ -20,7 +20,9 @@ __all__ = [
 ]
 
 #: The ``from`` names of ``api_permissions``, one per frontend.
-Frontend = Literal["ejabberd_ctl", "mod_http_api", "ejabberd_xmlrpc", "mod_rest", "ejabberd_web_admin"]
+Frontend = Literal[
+    "ejabberd_ctl", "mod_http_api", "ejabberd_xmlrpc", "mod_rest", "ejabberd_web_admin"
+]
 FRONTENDS: frozenset[str] = frozenset(
     {"ejabberd_ctl", "mod_http_api", "ejabberd_xmlrpc", "mod_rest", "ejabberd_web_admin"}
 )

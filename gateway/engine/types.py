@@ -13,9 +13,7 @@ from typing import Any, Literal
 
 __all__ = ["Param", "Type", "parse_param", "parse_type"]
 
-Kind = Literal[
-    "integer", "string", "binary", "atom", "rescode", "restuple", "any", "list", "tuple"
-]
+Kind = Literal["integer", "string", "binary", "atom", "rescode", "restuple", "any", "list", "tuple"]
 SCALARS: frozenset[str] = frozenset(
     {"integer", "string", "binary", "atom", "rescode", "restuple", "any"}
 )

@@ -8,7 +8,8 @@ result back into the shape the caller asked for.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,21 +18,48 @@ from gateway.engine.model import CommandDefinition
 __all__ = [
     "IDENTITY",
     "Adapter",
+    "Execute",
     "adapter_for",
+    "has_adapter",
     "register_adapter",
+    "registered_adapters",
+    "rename_keys",
+    "unregister_adapter",
     "version_from_release",
 ]
 
 ArgsMap = Callable[[dict[str, Any]], dict[str, Any]]
 ResultMap = Callable[[Any], Any]
+#: runs one canonical (newest 24.12) command: ``await execute(name, args)``
+Execute = Callable[[str, dict[str, Any]], Awaitable[Any]]
+#: an adapter's own sequence of canonical commands, given the translated arguments
+RunMap = Callable[[dict[str, Any], Execute], Awaitable[Any]]
 
 
 @dataclass(frozen=True, slots=True)
 class Adapter:
-    """Translate one old definition's arguments and result to and from the newest."""
+    """Translate one old definition's arguments and result to and from the newest.
+
+    ``args`` rewrites the caller's typed arguments into the newest
+    definition's; ``result`` rewrites the newest-shaped value into the old
+    result.  Most adapters run the one canonical command of the same name in
+    between.  When an old result cannot be derived from the new one, ``run``
+    replaces that single call with a sequence of canonical commands of its
+    own choosing (through the ``execute`` callable it is given).
+    """
 
     args: ArgsMap
     result: ResultMap
+    run: RunMap | None = None
+
+    async def apply(self, name: str, args: dict[str, Any], execute: Execute) -> Any:
+        """Run command ``name`` with old-shaped ``args``; return an old-shaped result."""
+        canonical = self.args(args)
+        if self.run is not None:
+            value = await self.run(canonical, execute)
+        else:
+            value = await execute(name, canonical)
+        return self.result(value)
 
 
 def _same(value: Any) -> Any:
@@ -45,10 +73,31 @@ _ADAPTERS: dict[tuple[str, str, int], Adapter] = {}
 
 
 def register_adapter(
-    profile: str, name: str, version: int, *, args: ArgsMap = _same, result: ResultMap = _same
+    profile: str,
+    name: str,
+    version: int,
+    *,
+    args: ArgsMap = _same,
+    result: ResultMap = _same,
+    run: RunMap | None = None,
 ) -> None:
     """Declare how ``name`` at ``version`` of ``profile`` maps onto the newest definition."""
-    _ADAPTERS[(profile, name, version)] = Adapter(args, result)
+    _ADAPTERS[(profile, name, version)] = Adapter(args, result, run)
+
+
+def unregister_adapter(profile: str, name: str, version: int) -> None:
+    """Forget an adapter (for tests that register their own)."""
+    _ADAPTERS.pop((profile, name, version), None)
+
+
+def has_adapter(profile: str, name: str, version: int) -> bool:
+    """Whether an adapter was registered for exactly this definition."""
+    return (profile, name, version) in _ADAPTERS
+
+
+def registered_adapters() -> frozenset[tuple[str, str, int]]:
+    """Every ``(profile, name, version)`` that has a registered adapter."""
+    return frozenset(_ADAPTERS)
 
 
 def adapter_for(
@@ -63,6 +112,10 @@ def adapter_for(
     return None
 
 
+# "24.06", "24.12.1" (a patch level is ignored) or a bare "24"
+_RELEASE = re.compile(r"(?P<major>[0-9]+)(?:\.(?P<minor>[0-9]+)(?:\.[0-9]+)?)?")
+
+
 def version_from_release(value: int | str) -> int:
     """Read mod_http_api's ``default_version``: an integer or a release string.
 
@@ -75,12 +128,10 @@ def version_from_release(value: int | str) -> int:
         if value < 0:
             raise ValueError("an API version cannot be negative")
         return value
-    text = str(value).strip()
-    try:
-        major, _, minor = text.partition(".")
-        release = (int(major), int(minor or 0))
-    except ValueError:
-        raise ValueError(f"not an API version or release: {value!r}") from None
+    found = _RELEASE.fullmatch(str(value).strip())
+    if found is None:
+        raise ValueError(f"not an API version or release: {value!r}")
+    release = (int(found["major"]), int(found["minor"] or 0))
     if release <= (23, 10):
         return 0
     if release < (24, 6):

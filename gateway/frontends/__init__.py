@@ -1,0 +1,1 @@
+"""Frontends: one per ejabberd API dialect, each decoding calls for the engine."""

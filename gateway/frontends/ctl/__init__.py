@@ -1,0 +1,30 @@
+"""The ejabberdctl dialect: command lines in, text and an exit status out.
+
+:mod:`.text` formats results, errors and help; :mod:`.args` reads the
+positional arguments; :mod:`.process` runs a whole command line; and
+:mod:`.server` serves the local control socket ``gatewayctl`` talks to.
+"""
+
+from gateway.frontends.ctl.args import ArgumentCountError, parse_ctl_args
+from gateway.frontends.ctl.process import CtlProcessor
+from gateway.frontends.ctl.server import CtlFactory, CtlProtocol
+from gateway.frontends.ctl.text import (
+    format_command_list,
+    format_error,
+    format_help,
+    format_result,
+    style_for_profile,
+)
+
+__all__ = [
+    "ArgumentCountError",
+    "CtlFactory",
+    "CtlProcessor",
+    "CtlProtocol",
+    "format_command_list",
+    "format_error",
+    "format_help",
+    "format_result",
+    "parse_ctl_args",
+    "style_for_profile",
+]

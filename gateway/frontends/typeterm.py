@@ -1,0 +1,120 @@
+"""``~w`` text of argument types and of decoded JSON values, as ejabberd prints them.
+
+mod_http_api reports a mistyped argument as ``Arg <value> is not in format
+<type>``, with both parts written by Erlang's ``~w``: the value as the JSON
+decoder produced it (binaries as byte lists, ``null``/``true`` as atoms,
+objects as maps or ``{[...]}`` proplists) and the type as its command-table
+term (``binary``, ``{list,{group,binary}}``, ``{tuple,[{a,binary}]}``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gateway.engine.types import Type
+from gateway.frontends.erlterm import Atom, format_w
+
+__all__ = ["erlang_float", "json_term", "type_term"]
+
+
+def type_term(type_: Type) -> str:
+    """The ``~w`` text of a type: ``integer``, ``{list,{group,binary}}``, ``{tuple,[…]}``."""
+    if type_.kind == "list":
+        element = type_.element
+        return "{list,{" + format_w(Atom(element.name)) + "," + type_term(element.type) + "}}"
+    if type_.kind == "tuple":
+        fields = ",".join(
+            "{" + format_w(Atom(f.name)) + "," + type_term(f.type) + "}" for f in type_.fields
+        )
+        return "{tuple,[" + fields + "]}"
+    return type_.kind
+
+
+def json_term(value: Any, *, maps: bool = True) -> str:
+    """The ``~w`` text of a decoded JSON value.
+
+    Args:
+        value: ``None``, ``bool``, ``int``, ``float``, ``str``, a list, a
+            mapping, or a sequence of ``(key, value)`` pairs for an object
+            whose duplicate keys were kept.
+        maps: objects as Erlang maps (24.12, keys sorted) rather than the
+            ``{[{Key,Value}, …]}`` proplists of 23.01 (written order).
+    """
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return erlang_float(value)
+    if isinstance(value, str):
+        return format_w(value)
+    if isinstance(value, Mapping):
+        return _object(list(value.items()), maps)
+    if isinstance(value, list):
+        return "[" + ",".join(json_term(item, maps=maps) for item in value) + "]"
+    if isinstance(value, Sequence):
+        return _object(list(value), maps)
+    raise TypeError(f"not a decoded JSON value: {value!r}")
+
+
+def _object(pairs: list[tuple[str, Any]], maps: bool) -> str:
+    if maps:
+        # map keys are binaries; Erlang orders binaries bytewise
+        ordered = sorted(pairs, key=lambda kv: kv[0].encode("utf-8", "surrogatepass"))
+        return "#{" + ",".join(f"{format_w(k)}=>{json_term(v)}" for k, v in ordered) + "}"
+    inner = ",".join("{" + format_w(k) + "," + json_term(v, maps=False) + "}" for k, v in pairs)
+    return "{[" + inner + "]}"
+
+
+def erlang_float(value: float) -> str:
+    """A float as Erlang's ``~w`` writes it: shortest digits, ``5.0``, ``1.0e20``, ``0.001``.
+
+    Erlang chooses between plain and exponent notation by which one is
+    shorter, so ``100.0`` stays plain but ``1000.0`` becomes ``1.0e3``.
+    """
+    if value != value or value in (float("inf"), float("-inf")):
+        raise ValueError("Erlang has no NaN or infinite floats")
+    if value == 0:
+        return "-0.0" if str(value).startswith("-") else "0.0"
+    sign = "-" if value < 0 else ""
+    digits, place = _digits(abs(value))
+    return sign + _insert_decimal(place, digits)
+
+
+def _digits(value: float) -> tuple[str, int]:
+    """Shortest round-trip digits and the decimal point's place: 0.DIGITS × 10**place."""
+    text = repr(value)
+    mantissa, _, exponent = text.partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = whole + fraction
+    place = len(whole) + (int(exponent) if exponent else 0)
+    stripped = digits.lstrip("0")
+    place -= len(digits) - len(stripped)
+    return stripped.rstrip("0") or "0", place
+
+
+def _insert_decimal(place: int, digits: str) -> str:
+    # mirrors io_lib_format:insert_decimal/3, the rule behind Erlang's shortest float output
+    if place == 0:
+        return "0." + digits
+    length = len(digits)
+    if 0 < place < length:
+        return digits[:place] + "." + digits[place:]
+    exponent = str(place - 1)
+    cost = len(exponent) + 1 + (2 if length == 1 else 1)
+    if place < 0:
+        if 2 - place <= cost:
+            return "0." + "0" * -place + digits
+        return _with_exponent(exponent, digits)
+    if place - length + 2 <= cost:
+        return digits + "0" * (place - length) + ".0"
+    return _with_exponent(exponent, digits)
+
+
+def _with_exponent(exponent: str, digits: str) -> str:
+    if len(digits) == 1:
+        return digits + ".0e" + exponent
+    return digits[0] + "." + digits[1:] + "e" + exponent

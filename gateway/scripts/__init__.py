@@ -1,0 +1,1 @@
+"""Console scripts shipped with the gateway."""

@@ -1,0 +1,248 @@
+"""Service assembly: the only module that imports every layer.
+
+``build_service(config, reactor)`` wires configuration into a
+:class:`GatewayService`: the backend, the engine per API profile, one
+``Site`` per ``listen`` entry, the ``gatewayctl`` control socket and the
+XMPP component link.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from twisted.application.service import MultiService
+from twisted.internet.defer import Deferred
+from twisted.internet.endpoints import serverFromString
+from twisted.internet.interfaces import IListeningPort, IProtocolFactory
+from twisted.logger import (
+    FilteringLogObserver,
+    ILogObserver,
+    Logger,
+    textFileLogObserver,
+)
+from twisted.python.failure import Failure
+from twisted.web.resource import IResource
+from twisted.web.server import Site
+
+from gateway.backends.interfaces import Backend
+from gateway.config.model import Config, ListenerConfig
+from gateway.engine.auth import Authenticator
+from gateway.engine.builtin import GatewayCommands
+from gateway.engine.catalogue import Catalogue
+from gateway.engine.dispatch import Engine
+from gateway.engine.permissions import Permissions
+from gateway.frontends.ctl.process import CtlProcessor
+from gateway.frontends.ctl.server import CtlFactory
+from gateway.frontends.jsonapi import JsonApiResource
+from gateway.frontends.router import PrefixRouter
+from gateway.frontends.xmlrpc import XmlRpcResource
+from gateway.logs import LogLevelControl
+
+__all__ = ["GatewayService", "build_service"]
+
+log = Logger()
+
+
+class ListenFailed(SystemExit):
+    """A listener could not be opened: the daemon exits non-zero with a clear message."""
+
+
+class GatewayService(MultiService):
+    """The daemon: opens its listeners before anything else starts.
+
+    Listeners are bound in :meth:`privilegedStartService`, synchronously, so a
+    port that is in use stops the daemon at once with a one-line message and
+    exit status 1 instead of a traceback.
+    """
+
+    def __init__(self, reactor: Any, levels: LogLevelControl, twistd_options: Any = None) -> None:
+        super().__init__()
+        self._reactor = reactor
+        self._levels = levels
+        self._twistd = twistd_options
+        self._listeners: list[tuple[str, str, Callable[[], IProtocolFactory]]] = []
+        self._ports: list[IListeningPort] = []
+        self.before_listen: list[Callable[[], None]] = []
+
+    def add_listener(
+        self, name: str, description: str, factory: Callable[[], IProtocolFactory]
+    ) -> None:
+        """Register a listener: ``description`` is a Twisted server endpoint string."""
+        self._listeners.append((name, description, factory))
+
+    def setServiceParent(self, parent: Any) -> None:
+        super().setServiceParent(parent)
+        observer = self._log_observer()
+        if observer is not None and hasattr(parent, "setComponent"):
+            parent.setComponent(ILogObserver, observer)
+
+    def _log_observer(self) -> Any:
+        """twistd's usual log destination, filtered by the configurable log level."""
+        options = self._twistd
+        if options is None or options.get("logger"):
+            return None
+        logfile = options.get("logfile")
+        if logfile == "-" or (not logfile and options.get("nodaemon")):
+            stream: Any = sys.stdout
+        else:
+            from twisted.python.logfile import LogFile
+
+            stream = LogFile.fromFullPath(logfile or "twistd.log")
+        return FilteringLogObserver(textFileLogObserver(stream), [self._levels])
+
+    def privilegedStartService(self) -> None:
+        for hook in self.before_listen:
+            hook()
+        for name, description, factory in self._listeners:
+            self._ports.append(self._listen(name, description, factory()))
+        super().privilegedStartService()
+
+    def _listen(self, name: str, description: str, factory: IProtocolFactory) -> IListeningPort:
+        result: list[Any] = []
+        d: Deferred[IListeningPort] = serverFromString(self._reactor, description).listen(factory)
+        d.addBoth(result.append)
+        if not result:
+            raise ListenFailed(f"xmpp-gateway: {name}: listening on {description} did not complete")
+        outcome = result[0]
+        if isinstance(outcome, Failure):
+            for port in self._ports:
+                port.stopListening()
+            reason = outcome.getErrorMessage()
+            log.critical(
+                "could not open {name} ({description}): {reason}",
+                name=name,
+                description=description,
+                reason=reason,
+            )
+            raise ListenFailed(f"xmpp-gateway: cannot open {name} ({description}): {reason}")
+        log.info("listening: {name} ({description})", name=name, description=description)
+        return outcome
+
+    def stopService(self) -> Deferred[None] | None:
+        for port in self._ports:
+            port.stopListening()
+        self._ports.clear()
+        return super().stopService()
+
+
+def _profile_engine(engine: Engine, config: Config, listener: ListenerConfig) -> Engine:
+    profile = listener.api_profile or config.gateway.api_profile
+    return engine.for_profile(Catalogue.load(profile))
+
+
+def _handler_resource(
+    handler: str,
+    engine: Engine,
+    authenticator: Authenticator,
+    config: Config,
+    listener: ListenerConfig,
+) -> IResource:
+    limits = config.gateway.limits
+    if handler == "mod_http_api":
+        options = config.modules.mod_http_api
+        return JsonApiResource(
+            engine,
+            authenticator,
+            default_version=options.default_version if options else None,
+            tag=listener.tag,
+            custom_headers=listener.custom_headers,
+            max_body_bytes=limits.max_body_bytes,
+        )
+    if handler == "ejabberd_xmlrpc":
+        return XmlRpcResource(
+            engine,
+            authenticator,
+            tag=listener.tag,
+            max_body_bytes=limits.max_body_bytes,
+            max_depth=limits.max_xml_depth,
+        )
+    raise ValueError(f"request handler {handler!r} is not available in this build")
+
+
+def build_site(
+    engine: Engine, authenticator: Authenticator, config: Config, listener: ListenerConfig
+) -> Site:
+    """One ``Site`` for one ``listen`` entry."""
+    engine = _profile_engine(engine, config, listener)
+    if listener.module == "ejabberd_xmlrpc":
+        root: IResource = _handler_resource(
+            "ejabberd_xmlrpc", engine, authenticator, config, listener
+        )
+    else:
+        root = PrefixRouter(
+            [
+                (path, _handler_resource(handler, engine, authenticator, config, listener))
+                for path, handler in listener.request_handlers
+            ]
+        )
+    site = Site(root)
+    site.displayTracebacks = False
+    return site
+
+
+def _make_backend(config: Config, reactor: Any, service: GatewayService) -> Backend:
+    if config.gateway.backend == "embedded":
+        from gateway.backends.embedded.backend import EmbeddedBackend
+        from gateway.backends.embedded.store import open_store_sync
+
+        store = open_store_sync(config.gateway.store, reactor)
+        service.addService(_StoreCloser(store))
+        return EmbeddedBackend(store, config.hosts, reactor, oauth_expire=config.oauth_expire)
+    raise NotImplementedError(f"backend {config.gateway.backend!r} is not available yet")
+
+
+class _StoreCloser(MultiService):
+    def __init__(self, store: Any) -> None:
+        super().__init__()
+        self._store = store
+
+    def stopService(self) -> Any:
+        super().stopService()
+        return self._store.close()
+
+
+def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> GatewayService:
+    """Wire ``config`` into a ready-to-start service."""
+    levels = LogLevelControl(config.loglevel)
+    service = GatewayService(reactor, levels, twistd_options)
+    for module in config.ignored_modules:
+        log.info("modules.{module}: not used by the gateway, ignored", module=module)
+
+    backend = _make_backend(config, reactor, service)
+    gateway_commands = GatewayCommands(config.hosts, levels)
+    engine = Engine(
+        Catalogue.load(config.gateway.api_profile),
+        Catalogue.load("24.12"),
+        backend,
+        gateway_commands,
+        Permissions.from_config(config),
+        alternative="ejabberd" if config.gateway.backend == "embedded" else None,
+    )
+    authenticator = Authenticator(backend, clock=reactor.seconds)
+
+    for listener in config.listen:
+        service.add_listener(
+            f"listen[{listener.index}] {listener.describe()}",
+            listener.endpoint(),
+            partial(build_site, engine, authenticator, config, listener),
+        )
+
+    socket_path = config.gateway.ctl_socket
+    service.before_listen.append(lambda: _prepare_socket_dir(socket_path))
+    processor = CtlProcessor(engine, authenticator)
+    service.add_listener(
+        "gatewayctl socket",
+        f"unix:{socket_path.replace(':', chr(92) + ':')}:mode=600:lockfile=1",
+        lambda: CtlFactory(processor),
+    )
+    return service
+
+
+def _prepare_socket_dir(path: str) -> None:
+    directory = os.path.dirname(path)
+    if directory:
+        os.makedirs(directory, mode=0o700, exist_ok=True)

@@ -1,0 +1,43 @@
+"""twistd entry point: options and ``makeService``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from twisted.application.service import IService
+from twisted.python import usage
+
+from gateway.config.errors import ConfigError
+
+__all__ = ["Options", "makeService"]
+
+
+class Options(usage.Options):
+    """Command-line options of ``twistd xmpp-gateway``."""
+
+    optParameters = [
+        [
+            "config",
+            "c",
+            None,
+            "configuration file (default: conf/gateway.yml, then /etc/xmpp-gateway/gateway.yml)",
+        ],
+    ]
+
+    def postOptions(self) -> None:
+        from gateway.config.load import find_config, load_config
+
+        try:
+            self["config"] = find_config(self["config"])
+            self.loaded = load_config(self["config"])
+        except ConfigError as e:
+            raise usage.UsageError(str(e)) from None
+
+
+def makeService(options: Options) -> IService:
+    from twisted.internet import reactor
+
+    from gateway.service import build_service
+
+    twistd: Any = getattr(options, "parent", None)
+    return build_service(options.loaded, reactor, twistd_options=twistd)

@@ -1,0 +1,31 @@
+#!/bin/sh
+# Install what the test suite needs, then run all of it: lint, types, unit and
+# integration tests.  Needs root (or sudo) for Debian's ejabberd, prosody and
+# postgresql packages, which the integration tests start on loopback.
+set -eu
+cd "$(dirname "$0")/.."
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if command -v apt-get >/dev/null 2>&1; then
+    # Keep the packages' own services from starting at install time: the tests
+    # start private instances on loopback ports of their own.
+    created_policy=no
+    if [ ! -e /usr/sbin/policy-rc.d ]; then
+        printf '#!/bin/sh\nexit 101\n' | as_root tee /usr/sbin/policy-rc.d >/dev/null
+        as_root chmod +x /usr/sbin/policy-rc.d
+        created_policy=yes
+    fi
+    as_root apt-get update -q
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends \
+        ejabberd prosody postgresql python3-venv
+    [ "$created_policy" = yes ] && as_root rm -f /usr/sbin/policy-rc.d
+fi
+
+python3 -m venv .venv
+.venv/bin/pip install -q --upgrade pip
+.venv/bin/pip install -q -e '.[test]' --config-settings editable_mode=compat
+.venv/bin/ruff check gateway twisted tests bench
+.venv/bin/ruff format --check gateway twisted tests bench
+.venv/bin/mypy
+.venv/bin/python -m pytest -q "$@"

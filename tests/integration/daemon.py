@@ -1,0 +1,139 @@
+"""Start the real daemon (``twistd -n xmpp-gateway``) in a subprocess for integration tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def env() -> dict[str, str]:
+    """The environment for child processes: this checkout first on the path."""
+    result = dict(os.environ)
+    result["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), result.get("PYTHONPATH")]))
+    return result
+
+
+def default_config() -> dict[str, Any]:
+    return yaml.safe_load((ROOT / "conf" / "gateway.yml").read_text())  # type: ignore[no-any-return]
+
+
+def write_config(workdir: Path, http_port: int, xmlrpc_port: int, **gateway: Any) -> Path:
+    """conf/gateway.yml with private ports and paths under ``workdir``."""
+    config = default_config()
+    config["listen"][0]["port"] = http_port
+    config["listen"][1]["port"] = xmlrpc_port
+    config["gateway"]["store"] = f"sqlite:{workdir / 'gateway.sqlite3'}"
+    config["gateway"]["ctl_socket"] = str(workdir / "gatewayctl.sock")
+    config["gateway"]["component"]["port"] = free_port()
+    config["gateway"].update(gateway)
+    path = workdir / "gateway.yml"
+    path.write_text(yaml.safe_dump(config))
+    return path
+
+
+def post_json(port: int, command: str, body: Any = None, timeout: float = 5) -> tuple[int, Any]:
+    data = json.dumps({} if body is None else body).encode()
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/{command}", data=data, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read() or b"null")
+
+
+class Daemon:
+    def __init__(self, process: subprocess.Popen[str], config: Path, http_port: int) -> None:
+        self.process = process
+        self.config = config
+        self.http_port = http_port
+
+    def ctl(self, *argv: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        """Run ``gatewayctl --config <this daemon's config> argv…``."""
+        return subprocess.run(
+            [str(BIN / "gatewayctl"), "--config", str(self.config), *argv],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env(),
+        )
+
+
+def start(config: Path, workdir: Path) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [
+            str(BIN / "twistd"),
+            "-n",
+            "--pidfile",
+            str(workdir / "twistd.pid"),
+            "xmpp-gateway",
+            "--config",
+            str(config),
+        ],
+        cwd=workdir,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env(),
+    )
+
+
+def wait_for_http(process: subprocess.Popen[str], port: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise AssertionError(f"daemon exited with {process.returncode}:\n{output}")
+        try:
+            post_json(port, "status", timeout=1)
+            return
+        except (OSError, ValueError):
+            time.sleep(0.1)
+    raise AssertionError("daemon did not answer in time")
+
+
+def stop(process: subprocess.Popen[str]) -> str:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.stdout.read() if process.stdout else ""
+
+
+@contextmanager
+def running_daemon(workdir: Path, **gateway: Any) -> Iterator[Daemon]:
+    """A daemon on private ports with its state in ``workdir``; stopped afterwards."""
+    http_port, xmlrpc_port = free_port(), free_port()
+    config = write_config(workdir, http_port, xmlrpc_port, **gateway)
+    process = start(config, workdir)
+    try:
+        wait_for_http(process, http_port)
+        yield Daemon(process, config, http_port)
+    finally:
+        stop(process)
