@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
 from twisted.logger import Logger
 
 from gateway.backends.interfaces import Executor
@@ -128,7 +128,8 @@ class Engine:
         try:
             value = await adapter.apply(definition.name, args, execute)
             return Result(definition, value)
-        except CommandError:
+        except (CommandError, CancelledError):
+            # a cancelled call (the client went away) is not a command failure
             raise
         except Exception:
             log.failure("command {command} failed unexpectedly", command=definition.name)

@@ -224,7 +224,15 @@ class AsyncResource(Resource, Generic[R]):
     def _fail(self, request: IRequest, exchange: _Exchange, failure: Failure) -> None:
         if not failure.check(*self.expected_errors):
             self.log.failure("unexpected error answering {uri}", failure, uri=_uri(request))
-        if exchange.gone or _started(request):
+        if exchange.gone:
+            return
+        if _started(request):
+            # too late for an error answer; at least end what was started
+            if not getattr(request, "finished", False):
+                try:
+                    request.finish()
+                except Exception:
+                    self.log.failure("could not finish {uri}", uri=_uri(request))
             return
         try:
             self._send_error_response(request, failure)

@@ -63,8 +63,9 @@ class CaseTests(SynchronousTestCase):
     def test_case_02_connected_users_number(self) -> None:
         """Case 2: connected_users_number is {"num_sessions":0} in A (always version 0)
         and a bare 0 in B (newest version by default)."""
-        self.assertEqual(post(self.a, "/api/connected_users_number", {}).body,
-                         b'{"num_sessions":0}')
+        self.assertEqual(
+            post(self.a, "/api/connected_users_number", {}).body, b'{"num_sessions":0}'
+        )
         answer = post(self.b, "/api/connected_users_number", {})
         self.assertEqual((answer.status, answer.body), (200, b"0"))
 
@@ -87,27 +88,26 @@ class CaseTests(SynchronousTestCase):
         message and B status, message, code."""
         answer = post(self.a, "/api/registered_users", {"host": "localhost"})
         self.assertEqual(answer.status, 403)
-        self.assertEqual(
-            answer.json(), [["status", "error"], ["code", 32], ["message", FORBIDDEN]]
-        )
+        self.assertEqual(answer.json(), [["status", "error"], ["code", 32], ["message", FORBIDDEN]])
         answer = post(self.b, "/api/registered_users", {"host": "localhost"})
         self.assertEqual(answer.status, 403)
-        self.assertEqual(
-            answer.json(), [["status", "error"], ["message", FORBIDDEN], ["code", 32]]
-        )
+        self.assertEqual(answer.json(), [["status", "error"], ["message", FORBIDDEN], ["code", 32]])
         self.assertJsonHeaders(answer)
         self.assertEqual(self.backend_b.calls, [])
 
     def test_case_05_unknown_command(self) -> None:
         """Case 5: an unknown command is 404 code 40 "Endpoint not found." and carries
         no X-Api-Version (no definition was chosen)."""
-        for resource, order in ((self.a, ["status", "code", "message"]),
-                                (self.b, ["status", "message", "code"])):
+        for resource, order in (
+            (self.a, ["status", "code", "message"]),
+            (self.b, ["status", "message", "code"]),
+        ):
             answer = post(resource, "/api/nonexistent_cmd_xyz_123", {})
             self.assertEqual(answer.status, 404)
             body = dict(answer.json())
-            self.assertEqual(body, {"status": "error", "code": 40,
-                                    "message": "Endpoint not found."})
+            self.assertEqual(
+                body, {"status": "error", "code": 40, "message": "Endpoint not found."}
+            )
             self.assertEqual([k for k, _ in answer.json()], order)
             self.assertIsNone(answer.header("X-Api-Version"))
 
@@ -237,8 +237,11 @@ class CaseTests(SynchronousTestCase):
                 self.assertEqual(answer.status, 401, header)
                 self.assertEqual(
                     dict(answer.json()),
-                    {"status": "error", "code": 10,
-                     "message": "You are not authorized to call this command."},
+                    {
+                        "status": "error",
+                        "code": 10,
+                        "message": "You are not authorized to call this command.",
+                    },
                 )
 
     def test_case_17_bad_token(self) -> None:
@@ -246,14 +249,23 @@ class CaseTests(SynchronousTestCase):
         invalid or expired."; a good one authenticates."""
         for resource in (self.a, self.b):
             for token in (b"abcdef", b"oldtoken"):
-                answer = post(resource, "/api/registered_users", {"host": "localhost"},
-                              headers=[(b"Authorization", b"Bearer " + token)])
+                answer = post(
+                    resource,
+                    "/api/registered_users",
+                    {"host": "localhost"},
+                    headers=[(b"Authorization", b"Bearer " + token)],
+                )
                 self.assertEqual(answer.status, 401)
-                self.assertEqual(dict(answer.json())["message"],
-                                 "Oauth Token is invalid or expired.")
+                self.assertEqual(
+                    dict(answer.json())["message"], "Oauth Token is invalid or expired."
+                )
                 self.assertEqual(dict(answer.json())["code"], 10)
-            answer = post(resource, "/api/registered_users", {"host": "localhost"},
-                          headers=[(b"Authorization", b"Bearer  goodtoken ")])
+            answer = post(
+                resource,
+                "/api/registered_users",
+                {"host": "localhost"},
+                headers=[(b"Authorization", b"Bearer  goodtoken ")],
+            )
             self.assertEqual(answer.status, 200)
 
     def test_case_18_options(self) -> None:
@@ -265,10 +277,13 @@ class CaseTests(SynchronousTestCase):
                 self.assertEqual((answer.status, answer.body), (status, b""))
                 self.assertEqual(answer.header("Content-Type"), "text/plain")
                 self.assertEqual(answer.header("Access-Control-Allow-Origin"), "*")
-                self.assertEqual(answer.header("Access-Control-Allow-Methods"),
-                                 "GET, POST, OPTIONS")
-                self.assertEqual(answer.header("Access-Control-Allow-Headers"),
-                                 "Content-Type, Authorization, X-Admin")
+                self.assertEqual(
+                    answer.header("Access-Control-Allow-Methods"), "GET, POST, OPTIONS"
+                )
+                self.assertEqual(
+                    answer.header("Access-Control-Allow-Headers"),
+                    "Content-Type, Authorization, X-Admin",
+                )
                 self.assertEqual(answer.header("Access-Control-Max-Age"), "86400")
 
     def test_case_19_other_methods(self) -> None:
@@ -293,29 +308,41 @@ class CaseTests(SynchronousTestCase):
         body = {"user": "admin", "host": "localhost", "password": "x"}
         answer = post(self.a, "/api/register", body, headers=[ADMIN])
         self.assertEqual(answer.status, 409)
-        self.assertEqual(answer.body, b'{"status":"error","code":10090,'
-                                      b'"message":"User admin@localhost already registered"}')
+        self.assertEqual(
+            answer.body,
+            b'{"status":"error","code":10090,"message":"User admin@localhost already registered"}',
+        )
         answer = post(self.b, "/api/register", body, headers=[ADMIN])
         self.assertEqual(answer.status, 409)
-        self.assertEqual(answer.body, b'{"status":"error","message":'
-                                      b'"User admin@localhost already registered","code":10090}')
+        self.assertEqual(
+            answer.body,
+            b'{"status":"error","message":"User admin@localhost already registered","code":10090}',
+        )
         body = {"user": "carol", "host": "localhost", "password": "x"}
         answer = post(self.b, "/api/register", body, headers=[ADMIN])
-        self.assertEqual((answer.status, answer.json()),
-                         (200, "User carol@localhost successfully registered"))
+        self.assertEqual(
+            (answer.status, answer.json()), (200, "User carol@localhost successfully registered")
+        )
 
     def test_case_21_rescode_and_failure(self) -> None:
         """Case 21: check_account is 0 for an existing account and 1 otherwise;
         registered_users on an unknown host is 400 "Unknown virtual host"."""
         for resource in (self.a, self.b):
-            answer = post(resource, "/api/check_account",
-                          {"user": "alice", "host": "localhost"}, headers=[ADMIN])
+            answer = post(
+                resource,
+                "/api/check_account",
+                {"user": "alice", "host": "localhost"},
+                headers=[ADMIN],
+            )
             self.assertEqual((answer.status, answer.body), (200, b"0"))
-            answer = post(resource, "/api/check_account",
-                          {"user": "nobody", "host": "localhost"}, headers=[ADMIN])
+            answer = post(
+                resource,
+                "/api/check_account",
+                {"user": "nobody", "host": "localhost"},
+                headers=[ADMIN],
+            )
             self.assertEqual((answer.status, answer.body), (200, b"1"))
-            answer = post(resource, "/api/registered_users", {"host": "nohost"},
-                          headers=[ADMIN])
+            answer = post(resource, "/api/registered_users", {"host": "nohost"}, headers=[ADMIN])
             self.assertEqual((answer.status, answer.json()), (400, "Unknown virtual host"))
 
     def test_case_22_get_roster(self) -> None:
@@ -325,13 +352,18 @@ class CaseTests(SynchronousTestCase):
         body = {"user": "alice", "server": "localhost"}
         answer = post(self.b, "/api/get_roster", body, headers=[ADMIN])
         self.assertEqual(answer.status, 200)
-        self.assertEqual(answer.body, b'[{"subscription":"both","pending":"none","nick":"Bob",'
-                                      b'"jid":"bob@localhost","groups":["Friends","Team"]}]')
+        self.assertEqual(
+            answer.body,
+            b'[{"subscription":"both","pending":"none","nick":"Bob",'
+            b'"jid":"bob@localhost","groups":["Friends","Team"]}]',
+        )
         self.assertEqual(self.backend_b.calls[-1][1], {"user": "alice", "host": "localhost"})
         answer = post(self.a, "/api/get_roster", body, headers=[ADMIN])
         self.assertEqual(answer.status, 200)
-        self.assertEqual([[k for k, _ in item] for item in answer.json()],
-                         [["jid", "nick", "subscription", "ask", "group"]] * 2)
+        self.assertEqual(
+            [[k for k, _ in item] for item in answer.json()],
+            [["jid", "nick", "subscription", "ask", "group"]] * 2,
+        )
         self.assertEqual([dict(item)["group"] for item in answer.json()], ["Friends", "Team"])
 
     def test_case_23_internal_command(self) -> None:
@@ -340,7 +372,8 @@ class CaseTests(SynchronousTestCase):
         has no such command: 404."""
         body = {"node": "gw", "query": [], "lang": "en"}
         answer = post(self.b, "/api/webadmin_node_db", body, headers=[ADMIN])
-        self.assertEqual((answer.status, answer.json()),
-                         (400, "frontend_cannot_call_an_internal_command"))
+        self.assertEqual(
+            (answer.status, answer.json()), (400, "frontend_cannot_call_an_internal_command")
+        )
         answer = post(self.a, "/api/webadmin_node_db", body, headers=[ADMIN])
         self.assertEqual(answer.status, 404)

@@ -15,12 +15,13 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from io import BytesIO
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote_to_bytes
 
 from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.trial.unittest import SynchronousTestCase
+from twisted.web.iweb import IRequest
 from twisted.web.test.requesthelper import DummyRequest
 
 from gateway.backends.interfaces import Backend, TokenGrant
@@ -146,9 +147,7 @@ class FakeBackend:
 
 def make_permissions() -> Permissions:
     """The reference instance's ``api_permissions``, through the real evaluator."""
-    return Permissions(
-        parse_api_permissions(API_PERMISSIONS), parse_acls(ACL), hosts=["localhost"]
-    )
+    return Permissions(parse_api_permissions(API_PERMISSIONS), parse_acls(ACL), hosts=["localhost"])
 
 
 def make_engine(profile: str = "24.12", backend: FakeBackend | None = None) -> Engine:
@@ -196,7 +195,7 @@ def make_request(
     request.uri = path.encode("utf-8")
     address = IPv6Address if ":" in ip else IPv4Address
     request.client = address("TCP", ip, 50000)
-    request.content = BytesIO(body or b"")
+    request.content = BytesIO(body or b"")  # type: ignore[attr-defined]
     if body is not None:
         request.requestHeaders.setRawHeaders(b"content-length", [str(len(body)).encode()])
     for name, value in headers:
@@ -232,7 +231,7 @@ def answer_of(request: DummyRequest) -> Answer:
 
 def call(resource: JsonApiResource, request: DummyRequest) -> Answer:
     """Render ``request`` (the fakes answer synchronously) and return the answer."""
-    resource.render(request)
+    resource.render(cast(IRequest, request))
     return answer_of(request)
 
 
@@ -266,7 +265,8 @@ class FakeBackendTests(SynchronousTestCase):
     def test_passwords(self) -> None:
         """Only the stored password of an existing account checks out."""
         backend = FakeBackend()
-        self.assertTrue(self.successResultOf(backend.check_password("admin", "localhost", "secret")))
+        good = backend.check_password("admin", "localhost", "secret")
+        self.assertTrue(self.successResultOf(good))
         self.assertFalse(self.successResultOf(backend.check_password("admin", "localhost", "x")))
         self.assertFalse(self.successResultOf(backend.check_password("nobody", "localhost", "")))
 

@@ -10,7 +10,7 @@ from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import with_policy_args
 from gateway.frontends.xmlrpc.arguments import rename_like_ejabberd, typed_arguments
 from gateway.frontends.xmlrpc.faults import Fault
-from gateway.frontends.xmlrpc.values import Struct
+from gateway.frontends.xmlrpc.values import Struct, Value
 from tests.unit.test_xmlrpc_fakes import (
     ADMIN,
     call,
@@ -40,7 +40,7 @@ def fault_of(profile: str, command: str, struct: Struct, catalogue: Catalogue | 
 
 def test_rename_moves_the_first_match_to_the_front() -> None:
     """``args_rename`` renames only the first old-named member and moves it first."""
-    members = [("a", 1), ("server", "x"), ("server", "y")]
+    members: list[tuple[str, Value]] = [("a", 1), ("server", "x"), ("server", "y")]
     assert rename_like_ejabberd(members, [("server", "host")]) == [
         ("host", "x"),
         ("a", 1),

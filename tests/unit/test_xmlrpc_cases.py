@@ -66,6 +66,27 @@ def test_case_24_status_with_only_the_auth_struct(profile: str) -> None:
     assert reply.loads()["text"] == STATUS_TEXT
 
 
+def test_case_24_auth_struct_extra_members_ignored() -> None:
+    """§1.1: a complete auth struct authenticates; extra members such as ``admin`` are ignored."""
+    resource, backend = make_resource()
+    auth = {"user": "ADMIN", "server": "localhost", "password": "secret", "admin": True}
+    assert call(resource, "registered_users", auth, {"host": "localhost"}).loads() == {
+        "users": ["admin", "alice"]
+    }
+    assert backend.calls[0][2].jid == "admin@localhost"
+
+
+def test_case_24_incomplete_auth_struct_is_arguments() -> None:
+    """§1.1: a struct with ``user`` and ``server`` but no secret is the argument struct."""
+    resource, backend = make_resource()
+    fault = call(resource, "status", {"user": "admin", "server": "localhost"}).fault()
+    assert fault.faultString == (
+        "Error -120\nThe call provided additional unused arguments:\n"
+        '[{user,<<"admin">>},{server,<<"localhost">>}]'
+    )
+    assert backend.calls == []
+
+
 @pytest.mark.parametrize("profile", PROFILES)
 def test_case_25_unknown_method_is_a_fault(profile: str) -> None:
     """Case 25: methodName ``ok`` gets fault -112.
@@ -229,21 +250,30 @@ def test_case_31_not_a_method_call(profile: str) -> None:
     assert reply.body.endswith(b"\n<h1>Malformed Request</h1>")
 
 
-@pytest.mark.parametrize("method", [b"GET", b"PUT", b"HEAD"])
+@pytest.mark.parametrize("method", [b"GET", b"PUT", b"DELETE"])
 def test_case_31_not_post(method: bytes) -> None:
-    """Case 31: any method but POST is 400 ``<h1>400 Bad Request</h1>``."""
+    """Case 31: any method but POST is 400 with the bare ``<h1>400 Bad Request</h1>``."""
     resource, _ = make_resource()
     reply = post(resource, b"", method=method)
     assert reply.status == 400
-    assert reply.body.endswith(b"\n<h1>400 Bad Request</h1>")
+    assert reply.headers["content-type"] == "text/html; charset=utf-8"
+    assert reply.body.endswith(b'dtd">\n<h1>400 Bad Request</h1>')
+
+
+def test_case_31_head() -> None:
+    """Case 31 / §0: HEAD is refused like GET, with no body and ``Content-Length: 0``."""
+    resource, _ = make_resource()
+    reply = post(resource, b"", method=b"HEAD")
+    assert (reply.status, reply.body, reply.headers["content-length"]) == (400, b"", "0")
 
 
 def test_case_31_empty_post() -> None:
-    """§0: a POST without a body is 400 ``<h1>400 Bad Request</h1>``, like ejabberd_http."""
+    """§0: a POST without a body gets ejabberd_http's full XHTML 400 page."""
     resource, _ = make_resource()
     reply = post(resource, b"")
     assert reply.status == 400
-    assert reply.body.endswith(b"\n<h1>400 Bad Request</h1>")
+    assert reply.body.startswith(b"<?xml version='1.0'?>\n<!DOCTYPE html PUBLIC")
+    assert b"<body><h1>400 Bad Request</h1></body></html>" in reply.body
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -364,3 +394,15 @@ def test_case_34_rescode_true_and_false(profile: str) -> None:
     unknown = {"user": "zed", "host": "localhost"}
     assert call(resource, "check_account", ADMIN, known).loads() == {"res": 0}
     assert call(resource, "check_account", ADMIN, unknown).loads() == {"res": 1}
+
+
+@pytest.mark.parametrize(
+    ("secret", "message"),
+    [({"password": 7}, "Invalid authentication data"), ({"token": 7}, "Invalid oauth token")],
+    ids=["password", "token"],
+)
+def test_case_27_non_text_secret(secret: dict[str, int], message: str) -> None:
+    """Case 27: a complete auth struct with a non-text secret is refused, not ignored."""
+    resource, _ = make_resource()
+    auth = {"user": "admin", "server": "localhost", **secret}
+    assert call(resource, "status", auth).fault().faultString == f"Error -118\n{message}"

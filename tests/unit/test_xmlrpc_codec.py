@@ -19,7 +19,7 @@ from gateway.frontends.xmlrpc.codec import (
     encode_fault,
     encode_response,
 )
-from gateway.frontends.xmlrpc.values import Base64, DateTime, Struct, to_term
+from gateway.frontends.xmlrpc.values import Base64, DateTime, Struct, Value, to_term
 
 
 def decode_value(xml: str) -> Any:
@@ -275,7 +275,7 @@ def test_every_type_encodes() -> None:
         b"<dateTime.iso8601>20240501T10:00:00</dateTime.iso8601>",
     ):
         assert piece in body
-    parsed = xmlrpc.client.loads(body.decode(), use_builtin_types=True)[0][0]
+    parsed: Any = xmlrpc.client.loads(body.decode(), use_builtin_types=True)[0][0]
     assert parsed[:3] == [True, 1.5, None]
     assert parsed[3] == parsed[4] == b"hi"
 
@@ -288,7 +288,7 @@ def test_unknown_python_type_is_an_error() -> None:
 
 # XML-RPC values Python's client can write: text without characters XML forbids
 _text = st.text(
-    st.characters(blacklist_categories=("Cs",), blacklist_characters="\r"), max_size=20
+    st.characters(exclude_categories=["Cs"], exclude_characters="\r"), max_size=20
 ).filter(lambda t: all(c in "\t\n" or ord(c) >= 0x20 for c in t))
 _values = st.recursive(
     st.one_of(
@@ -324,7 +324,7 @@ def test_round_trip_with_python_client(value: Any) -> None:
 
 def test_terms_for_messages() -> None:
     """Decoded values print as the terms ejabberd's XML-RPC library holds."""
-    value = [Struct.of(("a", 1)), None, Base64("aGk="), DateTime("d"), "é", 2.5, True]
+    value: list[Value] = [Struct.of(("a", 1)), None, Base64("aGk="), DateTime("d"), "é", 2.5, True]
     assert format_p(to_term(value)) == (
         '{array,[{struct,[{a,1}]},nil,{base64,<<"aGk=">>},{date,<<"d">>},<<195,169>>,2.5,true]}'
     )

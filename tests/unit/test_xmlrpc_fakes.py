@@ -11,9 +11,10 @@ import xmlrpc.client
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from io import BytesIO
-from typing import Any
+from typing import Any, cast
 
 from twisted.internet.defer import Deferred, fail, succeed
+from twisted.web.iweb import IRequest
 from twisted.web.test.requesthelper import DummyRequest
 
 from gateway.backends.interfaces import TokenGrant
@@ -215,12 +216,17 @@ class Reply:
         raise AssertionError(f"not a fault: {self.body!r}")
 
 
+def render(resource: XmlRpcResource, request: DummyRequest) -> bytes | int:
+    """``resource.render`` for a :class:`DummyRequest` (which does not declare IRequest)."""
+    return resource.render(cast(IRequest, request))
+
+
 def post(resource: XmlRpcResource, body: bytes, *, method: bytes = b"POST") -> Reply:
     """Render one request through ``resource`` and collect the answer."""
     request = DummyRequest([b"xmlrpc"])
     request.method = method
     request.content = BytesIO(body)  # type: ignore[attr-defined]
-    result = resource.render(request)
+    result = render(resource, request)
     if isinstance(result, bytes):
         request.write(result)
         request.finish()

@@ -35,6 +35,7 @@ __all__ = [
     "decode_call",
     "encode_fault",
     "encode_response",
+    "encode_value",
 ]
 
 XML_DECLARATION = b'<?xml version="1.0"?>'

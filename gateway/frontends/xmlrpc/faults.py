@@ -30,6 +30,7 @@ __all__ = [
     "bad_type",
     "command_fault",
     "duplicated",
+    "internal_error",
     "invalid_auth",
     "invalid_token",
     "missing",
@@ -120,6 +121,13 @@ def problem(reason: Any, command: str, args: Iterable[tuple[str, Value]]) -> Fau
         f"A problem '{format_p(reason)}' occurred executing the command "
         f"{format_p(Atom(command))} with arguments\n{format_p(pairs_term(args))}",
     )
+
+
+def internal_error(method: str | None) -> Fault:
+    """-118 for something that broke unexpectedly (details are logged, not sent)."""
+    if method is None:
+        return Fault(_code("internal_error"), "A problem 'internal_error' occurred")
+    return problem(Atom("internal_error"), method, ())
 
 
 def invalid_auth() -> Fault:

@@ -95,17 +95,17 @@ class XmlRpcHandler:
             return None
         try:
             if token is not MISSING:
-                if not (isinstance(user, str) and isinstance(server, str)):
-                    raise InvalidToken()
-                if not isinstance(token, str):
-                    raise InvalidToken()
+                if not (
+                    isinstance(user, str) and isinstance(server, str) and isinstance(token, str)
+                ):
+                    raise InvalidToken()  # a non-text member cannot name an account
                 return await self.authenticator.token(
                     token, FRONTEND, ip, self.tag, user=user, host=server
                 )
             if password is not MISSING:
-                if not (isinstance(user, str) and isinstance(server, str)):
-                    raise Unauthorized()
-                if not isinstance(password, str):
+                if not (
+                    isinstance(user, str) and isinstance(server, str) and isinstance(password, str)
+                ):
                     raise Unauthorized()
                 return await self.authenticator.password(
                     user, server, password, FRONTEND, ip, self.tag

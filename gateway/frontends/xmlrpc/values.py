@@ -22,7 +22,7 @@ from typing import Any, TypeAlias
 
 from gateway.frontends.erlterm import Atom
 
-__all__ = ["Base64", "DateTime", "Struct", "Value", "to_term"]
+__all__ = ["MISSING", "Base64", "DateTime", "Struct", "Value", "pairs_term", "to_term"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,198 @@
+"""The embedded SQL store: transactions on a thread pool, answered as Deferreds.
+
+:func:`open_store` connects to SQLite or PostgreSQL, brings the schema up to
+date and returns a :class:`Store`.  Callers hand the store a plain function
+that takes a :class:`Tx`; it runs in a pool thread inside one transaction
+(committed when the function returns, rolled back when it raises) and its
+return value fires the Deferred.
+
+SQLite: one connection does every write, so writes from this process are
+serialised without lock contention; reads use a few more connections, which
+WAL mode lets run beside the writer.  ``synchronous=FULL`` by default, so an
+acknowledged write survives both a killed process and a power cut.
+PostgreSQL: a small pool of psycopg2 connections; writes rely on unique keys
+and ``ON CONFLICT`` so concurrent gateways never lose or duplicate rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from twisted.enterprise import adbapi
+from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.interfaces import IReactorCore, IReactorThreads, IReactorTime
+from twisted.internet.task import deferLater
+from twisted.internet.threads import deferToThreadPool
+from twisted.logger import Logger
+
+from gateway.backends.embedded.dialect import (
+    Dialect,
+    StoreAddress,
+    ensure_parent,
+    parse_dsn,
+)
+
+__all__ = ["Row", "Store", "Tx", "open_store"]
+
+T = TypeVar("T")
+Row = tuple[Any, ...]
+
+log = Logger()
+
+#: how often a transaction is retried after a deadlock or serialisation failure
+RETRIES = 4
+
+
+class Tx:
+    """One transaction's cursor, speaking ``?`` placeholders on every engine."""
+
+    def __init__(self, cursor: Any, dialect: Dialect) -> None:
+        self._cursor = cursor
+        self.dialect = dialect
+
+    def _run(self, query: str, params: Sequence[Any]) -> None:
+        if params:
+            self._cursor.execute(self.dialect.sql(query), tuple(params))
+        else:
+            self._cursor.execute(query)
+
+    def execute(self, query: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; the number of rows it changed."""
+        self._run(query, params)
+        count = self._cursor.rowcount
+        return int(count) if count is not None else -1
+
+    def executemany(self, query: str, rows: Sequence[Sequence[Any]]) -> None:
+        """Run one statement once per parameter row."""
+        if rows:
+            self._cursor.executemany(self.dialect.sql(query), [tuple(r) for r in rows])
+
+    def one(self, query: str, params: Sequence[Any] = ()) -> Row | None:
+        """The first row of a query, or ``None``."""
+        self._run(query, params)
+        row = self._cursor.fetchone()
+        return tuple(row) if row is not None else None
+
+    def all(self, query: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Every row of a query."""
+        self._run(query, params)
+        return [tuple(r) for r in self._cursor.fetchall()]
+
+    def scalar(self, query: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of the first row, or ``None``."""
+        row = self.one(query, params)
+        return row[0] if row is not None else None
+
+
+class Store:
+    """Runs functions against the database inside transactions.
+
+    Use :func:`open_store` rather than building one directly.
+    """
+
+    def __init__(
+        self,
+        address: StoreAddress,
+        reactor: Any,
+        writer: adbapi.ConnectionPool,
+        reader: adbapi.ConnectionPool,
+    ) -> None:
+        self.address = address
+        self.dialect = Dialect(address.engine)
+        self._reactor = reactor
+        self._writer = writer
+        self._reader = reader
+        self._closed = False
+
+    @property
+    def engine(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``."""
+        return self.address.engine
+
+    def read(self, fn: Callable[[Tx], T]) -> Deferred[T]:
+        """Run ``fn`` in a read transaction."""
+        return ensureDeferred(self._interact(self._reader, fn, write=False))
+
+    def write(self, fn: Callable[[Tx], T]) -> Deferred[T]:
+        """Run ``fn`` in a write transaction; it commits before the Deferred fires."""
+        return ensureDeferred(self._interact(self._writer, fn, write=True))
+
+    def compute(self, fn: Callable[..., T], *args: Any) -> Deferred[T]:
+        """Run CPU-bound ``fn(*args)`` (password hashing) off the reactor thread."""
+        return deferToThreadPool(self._reactor, self._reader.threadpool, fn, *args)
+
+    async def _interact(self, pool: adbapi.ConnectionPool, fn: Callable[[Tx], T], write: bool) -> T:
+        dialect = self.dialect
+
+        def interaction(txn: adbapi.Transaction) -> T:
+            cursor = txn._cursor  # adbapi's Transaction wraps exactly one DB-API cursor
+            dialect.begin(cursor, write=write)
+            return fn(Tx(cursor, dialect))
+
+        attempt = 0
+        while True:
+            try:
+                result: T = await pool.runInteraction(interaction)
+                return result
+            except Exception as e:
+                attempt += 1
+                if attempt >= RETRIES or not dialect.is_retryable(e):
+                    raise
+                log.info("store transaction retried after {error}", error=e)
+                await deferLater(self._reactor, 0.05 * attempt, lambda: None)
+
+    def close(self) -> None:
+        """Close every connection and stop the pool threads (idempotent)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._writer.close()
+        if self._reader is not self._writer:
+            self._reader.close()
+
+
+def _pool(address: StoreAddress, reactor: Any, *, writer: bool) -> adbapi.ConnectionPool:
+    dialect = Dialect(address.engine)
+    module, args, kwargs = dialect.pool_args(address, writer=writer)
+    return adbapi.ConnectionPool(
+        module,
+        *args,
+        cp_reactor=reactor,
+        cp_openfun=lambda conn: dialect.prepare_connection(conn, address),
+        **kwargs,
+    )
+
+
+def open_store(
+    dsn: str, reactor: IReactorCore | IReactorThreads | IReactorTime | Any
+) -> Deferred[Store]:
+    """Connect to ``dsn`` and bring its schema up to date.
+
+    ``dsn`` is ``sqlite:PATH`` (the file and its directory are created),
+    ``sqlite::memory:`` or a ``postgresql://`` connection string.
+
+    Fails with :class:`ValueError` for a malformed ``dsn`` and with the
+    driver's error when the database cannot be reached or migrated.
+    """
+    return ensureDeferred(_open(dsn, reactor))
+
+
+async def _open(dsn: str, reactor: Any) -> Store:
+    from gateway.backends.embedded.migrations import migrate
+
+    address = parse_dsn(dsn)
+    if address.engine == "sqlite" and not address.in_memory:
+        ensure_parent(address.target)
+    writer = _pool(address, reactor, writer=True)
+    reader = writer if address.in_memory else _pool(address, reactor, writer=False)
+    store = Store(address, reactor, writer, reader)
+    writer.start()
+    reader.start()
+    try:
+        now = reactor.seconds()
+        await store.write(lambda tx: migrate(tx, now))
+    except BaseException:
+        store.close()
+        raise
+    return store
