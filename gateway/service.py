@@ -187,9 +187,14 @@ def build_site(
 def _make_backend(config: Config, reactor: Any, service: GatewayService) -> Backend:
     if config.gateway.backend == "embedded":
         from gateway.backends.embedded.backend import EmbeddedBackend
-        from gateway.backends.embedded.store import open_store_sync
+        from gateway.backends.embedded.startup import open_store_sync
 
-        store = open_store_sync(config.gateway.store, reactor)
+        try:
+            store = open_store_sync(config.gateway.store, reactor)
+        except Exception as e:
+            raise SystemExit(
+                f"xmpp-gateway: cannot open the store {config.gateway.store}: {e}"
+            ) from None
         service.addService(_StoreCloser(store))
         return EmbeddedBackend(store, config.hosts, reactor, oauth_expire=config.oauth_expire)
     raise NotImplementedError(f"backend {config.gateway.backend!r} is not available yet")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -39,11 +40,19 @@ def default_config() -> dict[str, Any]:
     return yaml.safe_load((ROOT / "conf" / "gateway.yml").read_text())  # type: ignore[no-any-return]
 
 
-def write_config(workdir: Path, http_port: int, xmlrpc_port: int, **gateway: Any) -> Path:
+def write_config(
+    workdir: Path,
+    http_port: int,
+    xmlrpc_port: int,
+    xmlrpc_profile: str | None = None,
+    **gateway: Any,
+) -> Path:
     """conf/gateway.yml with private ports and paths under ``workdir``."""
     config = default_config()
     config["listen"][0]["port"] = http_port
     config["listen"][1]["port"] = xmlrpc_port
+    if xmlrpc_profile:
+        config["listen"][1]["api_profile"] = xmlrpc_profile
     config["gateway"]["store"] = f"sqlite:{workdir / 'gateway.sqlite3'}"
     config["gateway"]["ctl_socket"] = str(workdir / "gatewayctl.sock")
     config["gateway"]["component"]["port"] = free_port()
@@ -53,11 +62,21 @@ def write_config(workdir: Path, http_port: int, xmlrpc_port: int, **gateway: Any
     return path
 
 
-def post_json(port: int, command: str, body: Any = None, timeout: float = 5) -> tuple[int, Any]:
+def post_json(
+    port: int,
+    command: str,
+    body: Any = None,
+    timeout: float = 5,
+    auth: tuple[str, str] | None = None,
+) -> tuple[int, Any]:
+    """POST ``body`` as JSON to ``/api/<command>``; the status and decoded answer."""
     data = json.dumps({} if body is None else body).encode()
     request = urllib.request.Request(
         f"http://127.0.0.1:{port}/api/{command}", data=data, method="POST"
     )
+    if auth is not None:
+        token = base64.b64encode(":".join(auth).encode()).decode()
+        request.add_header("Authorization", f"Basic {token}")
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, json.loads(response.read())
@@ -66,10 +85,13 @@ def post_json(port: int, command: str, body: Any = None, timeout: float = 5) -> 
 
 
 class Daemon:
-    def __init__(self, process: subprocess.Popen[str], config: Path, http_port: int) -> None:
+    def __init__(
+        self, process: subprocess.Popen[str], config: Path, http_port: int, xmlrpc_port: int
+    ) -> None:
         self.process = process
         self.config = config
         self.http_port = http_port
+        self.xmlrpc_port = xmlrpc_port
 
     def ctl(self, *argv: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         """Run ``gatewayctl --config <this daemon's config> argv…``."""
@@ -127,13 +149,15 @@ def stop(process: subprocess.Popen[str]) -> str:
 
 
 @contextmanager
-def running_daemon(workdir: Path, **gateway: Any) -> Iterator[Daemon]:
+def running_daemon(
+    workdir: Path, xmlrpc_profile: str | None = None, **gateway: Any
+) -> Iterator[Daemon]:
     """A daemon on private ports with its state in ``workdir``; stopped afterwards."""
     http_port, xmlrpc_port = free_port(), free_port()
-    config = write_config(workdir, http_port, xmlrpc_port, **gateway)
+    config = write_config(workdir, http_port, xmlrpc_port, xmlrpc_profile, **gateway)
     process = start(config, workdir)
     try:
         wait_for_http(process, http_port)
-        yield Daemon(process, config, http_port)
+        yield Daemon(process, config, http_port, xmlrpc_port)
     finally:
         stop(process)

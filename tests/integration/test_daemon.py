@@ -61,12 +61,18 @@ def test_port_in_use_exits_with_clear_message(tmp_path: Path) -> None:
 
 
 def test_restart_keeps_accounts(tmp_path: Path) -> None:
-    """Accounts registered through /api are still there after the daemon restarts."""
+    """Accounts registered through gatewayctl survive a restart and log in over /api."""
     with daemon.running_daemon(tmp_path) as d:
-        status, _ = daemon.post_json(
-            d.http_port, "register", {"user": "alice", "host": "localhost", "password": "s3cret"}
+        result = d.ctl("register", "admin", "localhost", "s3cret")
+        assert result.returncode == 0, result.stdout
+        assert "successfully registered" in result.stdout
+    with daemon.running_daemon(tmp_path) as d:
+        listed = d.ctl("registered_users", "localhost")
+        assert (listed.returncode, listed.stdout) == (0, "admin\n")
+        status, body = daemon.post_json(
+            d.http_port,
+            "registered_users",
+            {"host": "localhost"},
+            auth=("admin@localhost", "s3cret"),
         )
-        assert status == 200
-    with daemon.running_daemon(tmp_path) as d:
-        status, body = daemon.post_json(d.http_port, "registered_users", {"host": "localhost"})
-        assert (status, body) == (200, ["alice"])
+        assert (status, body) == (200, ["admin"])

@@ -83,7 +83,9 @@ class Dialect:
             return query
         return _to_pyformat(query)
 
-    def pool_args(self, address: StoreAddress, *, writer: bool) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+    def pool_args(
+        self, address: StoreAddress, *, writer: bool
+    ) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
         """DB-API module name, positional and keyword arguments for a connection pool."""
         if self.engine == "postgresql":
             return "psycopg2", (address.target,), {"cp_min": 1, "cp_max": 4, "cp_reconnect": True}

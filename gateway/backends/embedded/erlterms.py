@@ -147,7 +147,8 @@ class _Reader:
     def quoted(self, quote: str) -> str:
         start = self.pos
         self.pos += 1
-        text, out = self.text, []
+        text = self.text
+        out: list[str] = []
         while True:
             if self.pos >= len(text):
                 raise self.fail("unterminated quoted text", start)

@@ -90,7 +90,5 @@ def migrate(tx: Tx, now: float, source: Traversable | None = None) -> int:
             continue
         for statement in split_statements(script):
             tx.execute(statement)
-        tx.execute(
-            "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (version, now)
-        )
+        tx.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (version, now))
     return newest

@@ -143,11 +143,15 @@ async def _oauth_issue_token(ctx: Context, args: Mapping[str, Any]) -> tuple[str
     parts = split_jid(jid)
     if parts is None or not parts[0]:
         raise CommandFailed(f"Invalid JID: {jid}")
-    token, scopes, lifetime = await issue_token(ctx, parts[0], parts[1], args["scopes"], args["ttl"])
+    token, scopes, lifetime = await issue_token(
+        ctx, parts[0], parts[1], args["scopes"], args["ttl"]
+    )
     return token, scopes, f"{lifetime} seconds"
 
 
-async def _oauth_list_tokens(ctx: Context, args: Mapping[str, Any]) -> list[tuple[str, str, str, str]]:
+async def _oauth_list_tokens(
+    ctx: Context, args: Mapping[str, Any]
+) -> list[tuple[str, str, str, str]]:
     now = ctx.now()
     hosts = sorted(ctx.hosts)
     marks = ", ".join("?" for _ in hosts)

@@ -20,7 +20,14 @@ import hmac
 import os
 from dataclasses import dataclass
 
-__all__ = ["DIGEST_METHODS", "ITERATIONS", "SCHEME", "ScramCredentials", "hash_password", "verify_password"]
+__all__ = [
+    "DIGEST_METHODS",
+    "ITERATIONS",
+    "SCHEME",
+    "ScramCredentials",
+    "hash_password",
+    "verify_password",
+]
 
 SCHEME = "scram-sha-256"
 ITERATIONS = 4096
@@ -70,4 +77,3 @@ def verify_password(password: str, credentials: ScramCredentials) -> bool:
 
 #: the hash methods ``check_password_hash`` accepts, as ejabberd documents them
 DIGEST_METHODS = ("md5", "sha")
-

@@ -1,0 +1,142 @@
+"""The embedded backend: ejabberd's commands answered from the gateway's own SQL store.
+
+Only the commands whose handlers exist are claimed by :meth:`supports`; the
+engine answers every other command with ``NotSupported`` naming this backend.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Collection, Mapping, Sequence
+from typing import Any
+
+from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.logger import Logger
+
+from gateway.backends.embedded import accounts, oauth, roster
+from gateway.backends.embedded.context import Context, Handler, prep_host
+from gateway.backends.embedded.store import Store
+from gateway.backends.interfaces import TokenGrant
+from gateway.engine.catalogue import Catalogue
+from gateway.engine.errors import CommandError, NotSupported, Unavailable
+from gateway.engine.model import Caller, ResTuple
+
+__all__ = ["HANDLERS", "EmbeddedBackend"]
+
+log = Logger()
+
+#: command name -> handler, one family module at a time
+HANDLERS: dict[str, Handler] = {
+    **accounts.HANDLERS,
+    **oauth.HANDLERS,
+    **roster.HANDLERS,
+}
+
+
+def _default_scopes() -> frozenset[str]:
+    return oauth.BASE_SCOPES | frozenset(Catalogue.load("24.12").names())
+
+
+def _store_down(error: BaseException) -> bool:
+    """Errors that mean the database cannot be reached, rather than a bug."""
+    if isinstance(error, sqlite3.OperationalError):
+        text = str(error)
+        return any(sign in text for sign in _SQLITE_DOWN)
+    # psycopg2 is optional: recognise its connection errors by name
+    return any(
+        cls.__module__.startswith("psycopg2") and cls.__name__ in _PSYCOPG_DOWN
+        for cls in type(error).__mro__
+    )
+
+
+_SQLITE_DOWN = ("locked", "unable to open", "disk", "readonly")
+_PSYCOPG_DOWN = frozenset({"OperationalError", "InterfaceError"})
+
+
+class EmbeddedBackend:
+    """Runs commands against a :class:`~gateway.backends.embedded.store.Store`.
+
+    Args:
+        store: an open store.
+        hosts: the virtual hosts served; every other host is unknown.
+        clock: the source of every timestamp written.
+        oauth_expire: lifetime in seconds of tokens issued without an explicit ttl.
+        scopes: scopes a token may carry; by default ``ejabberd:user``,
+            ``ejabberd:admin``, ``sasl_auth`` and every command name.
+    """
+
+    name = "embedded"
+
+    def __init__(
+        self,
+        store: Store,
+        hosts: Sequence[str],
+        clock: IReactorTime,
+        oauth_expire: int = 4294967,
+        *,
+        scopes: Collection[str] | None = None,
+    ) -> None:
+        prepared = {prep_host(h) for h in hosts}
+        self.ctx = Context(
+            store=store,
+            hosts=frozenset(h for h in prepared if h),
+            clock=clock,
+            oauth_expire=oauth_expire,
+            scopes=frozenset(scopes) if scopes is not None else _default_scopes(),
+        )
+        self._handlers = dict(HANDLERS)
+
+    def supports(self, command: str) -> bool:
+        return command in self._handlers
+
+    def execute(self, command: str, args: Mapping[str, Any], caller: Caller) -> Deferred[Any]:
+        return ensureDeferred(self._execute(command, args))
+
+    async def _execute(self, command: str, args: Mapping[str, Any]) -> Any:
+        handler = self._handlers.get(command)
+        if handler is None:
+            raise NotSupported(command, self.name)
+        try:
+            return await handler(self.ctx, args)
+        except CommandError:
+            raise
+        except Exception as e:
+            if _store_down(e):
+                log.failure("store failed while running {command}", command=command)
+                raise Unavailable("The embedded store is unavailable") from None
+            raise
+
+    # -- credentials, for the engine's authenticator and extauth -----------------------------
+
+    def check_password(self, user: str, host: str, password: str) -> Deferred[bool]:
+        return ensureDeferred(accounts.check_password(self.ctx, user, host, password))
+
+    def check_token(self, token: str) -> Deferred[TokenGrant | None]:
+        return ensureDeferred(oauth.check_token(self.ctx, token))
+
+    def user_exists(self, user: str, host: str) -> Deferred[bool]:
+        """Whether ``user@host`` is registered here (extauth ``isuser``)."""
+        return ensureDeferred(accounts.user_exists(self.ctx, user, host))
+
+    def set_password(self, user: str, host: str, password: str) -> Deferred[bool]:
+        """Change a password (extauth ``setpass``); fails with CommandFailed."""
+        return ensureDeferred(accounts.set_password(self.ctx, user, host, password))
+
+    def try_register(self, user: str, host: str, password: str) -> Deferred[ResTuple]:
+        """Create an account (extauth ``tryregister``); fails with TypedCommandError."""
+        return ensureDeferred(accounts.try_register(self.ctx, user, host, password))
+
+    def remove_user(self, user: str, host: str, password: str | None = None) -> Deferred[bool]:
+        """Delete an account, checking ``password`` when given (extauth ``removeuser(3)``)."""
+        return ensureDeferred(accounts.remove_account(self.ctx, user, host, password))
+
+    def issue_token(
+        self, user: str, host: str, scopes: list[str], ttl: int | None = None
+    ) -> Deferred[tuple[str, list[str], int]]:
+        """A new OAuth token ``(token, scopes, lifetime)``; ``ttl`` defaults to ``oauth_expire``."""
+        return ensureDeferred(oauth.issue_token(self.ctx, user, host, scopes, ttl))
+
+    def check_client_secret(self, client_id: str, secret: str) -> Deferred[bool]:
+        """Whether ``secret`` is right for the OAuth password client ``client_id``."""
+        return ensureDeferred(oauth.check_client_secret(self.ctx, client_id, secret))

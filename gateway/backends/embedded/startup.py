@@ -1,0 +1,56 @@
+"""Open the store synchronously while the daemon starts.
+
+The daemon prepares the schema before the reactor runs, so a database that
+cannot be reached or migrated stops start-up with one clear message and a
+non-zero exit, instead of a daemon that listens but cannot answer.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from gateway.backends.embedded.dialect import Dialect, StoreAddress, ensure_parent, parse_dsn
+from gateway.backends.embedded.migrations import migrate
+from gateway.backends.embedded.store import Store, Tx, _pool
+
+__all__ = ["open_store_sync", "prepare_schema"]
+
+
+def prepare_schema(address: StoreAddress, now: float) -> None:
+    """Create or upgrade the schema over a plain DB-API connection."""
+    dialect = Dialect(address.engine)
+    module, args, kwargs = dialect.pool_args(address, writer=True)
+    options = {k: v for k, v in kwargs.items() if not k.startswith("cp_")}
+    connection = importlib.import_module(module).connect(*args, **options)
+    try:
+        dialect.prepare_connection(connection, address)
+        cursor = connection.cursor()
+        dialect.begin(cursor, write=True)
+        try:
+            migrate(Tx(cursor, dialect), now)
+        except BaseException:
+            connection.rollback()
+            raise
+        connection.commit()
+    finally:
+        connection.close()
+
+
+def open_store_sync(dsn: str, reactor: Any) -> Store:
+    """A :class:`Store` whose schema is ready; its pools start with the reactor.
+
+    Raises the driver's error (or :class:`ValueError` for a bad ``dsn``) when
+    the database cannot be reached or migrated.
+    """
+    address = parse_dsn(dsn)
+    if address.in_memory:
+        raise ValueError(
+            "an in-memory store only lives inside one process; use a file or PostgreSQL"
+        )
+    if address.engine == "sqlite":
+        ensure_parent(address.target)
+    prepare_schema(address, reactor.seconds())
+    writer = _pool(address, reactor, writer=True)
+    reader = _pool(address, reactor, writer=False)
+    return Store(address, reactor, writer, reader)

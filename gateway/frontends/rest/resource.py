@@ -1,0 +1,336 @@
+"""The mod_rest text endpoint: a stanza or an ejabberdctl command line per POST.
+
+What a request gets, in the order the checks run:
+
+======  ==================================================================
+status  when
+======  ==================================================================
+200     ``Try POSTing a stanza.``: any method but POST, or a sub-path
+406     ``Error: REST request is rejected by service.`` + reason: the caller
+        is outside ``allowed_ips``
+413     the same first line + reason: the body is over ``max_body_bytes``
+400     the XHTML ``400 Bad Request`` page: an empty POST (ejabberd_http)
+406     the same first line + reason: malformed XML, a DOCTYPE, nesting
+        over ``max_depth``, ``allowed_stanza_types``, ``allowed_destinations``,
+        a misused ``?wait=``, or the link's ``from`` policy refused it
+500     ``Error: xmpp_codec`` + reason: XML that is not a stanza
+503     ``Error: …``: no component link configured, or its queue is full
+200     ``Ok``: the stanza is queued durably
+200     ``?wait=iq``: the server's answer to the IQ, ``text/xml``
+504     ``?wait=iq``: no answer within ``iq_timeout``
+400     ``Error: …``: a command line that is not UTF-8, or ``--auth``
+        without its three values
+401     ``Error: …``: wrong ``--auth`` credentials, or none while
+        ``access_commands`` is configured
+403     ``Error: …``: ``access_commands`` do not allow the command
+200     anything else: the command's ejabberdctl text (errors included)
+======  ==================================================================
+
+Every answer is ``text/html; charset=utf-8`` except the IQ answer.
+
+Where we differ from ejabberd-contrib's mod_rest, on purpose:
+
+- A ``Host`` that is not a served vhost is answered normally (mod_rest
+  closed the connection).
+- A stanza without ``from`` is accepted (mod_rest: 500 ``Error: badrecord``);
+  ``allowed_stanza_types`` is enforced (mod_rest had the check commented out).
+- Refusals carry a second line saying why; an oversized body is 413.
+- ``--auth`` credentials are checked whenever they are given, and
+  ``access_commands`` is applied (mod_rest checked neither).
+- One trailing line ending is dropped from a command line and ``""`` is an
+  empty argument (see :mod:`gateway.frontends.rest.cmdline`); clearly
+  url-encoded form bodies are decoded (see :mod:`gateway.frontends.rest.form`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from urllib.parse import parse_qs, urlsplit
+
+from twisted.internet import defer
+from twisted.internet.interfaces import IReactorTime
+from twisted.python.failure import Failure
+from twisted.web.iweb import IRequest
+
+from gateway.config.model import RestOptions
+from gateway.engine.auth import Authenticator
+from gateway.engine.errors import (
+    CommandError,
+    Unauthorized,
+    Unavailable,
+    UnknownCommand,
+    mapping_for,
+)
+from gateway.engine.model import Caller, IPAddress
+from gateway.engine.permissions import Permissions
+from gateway.frontends.base import (
+    AsyncResource,
+    HttpAnswer,
+    IPNetwork,
+    RequestTooLarge,
+    client_ip,
+    write_answer,
+    xhtml_page,
+)
+from gateway.frontends.ctl.process import CtlProcessor
+from gateway.frontends.ctl.text import format_error
+from gateway.frontends.rest.access import access_commands_allow
+from gateway.frontends.rest.cmdline import (
+    AuthPrefix,
+    BadAuthPrefix,
+    split_auth,
+    split_command_line,
+    strip_line_ending,
+)
+from gateway.frontends.rest.form import form_payload
+from gateway.frontends.rest.output import rest_text
+from gateway.frontends.rest.sink import StanzaSink
+from gateway.frontends.rest.stanza import REJECTED, Refused, Stanza, check_policy, parse_stanza
+
+__all__ = ["TRY_POSTING", "RestResource"]
+
+TRY_POSTING = "Try POSTing a stanza."
+OK = "Ok"
+
+_HTML = (("Content-Type", "text/html; charset=utf-8"),)
+_XML = (("Content-Type", "text/xml; charset=utf-8"),)
+#: words mod_rest never treated as options: after ``--auth`` they are the command
+_NOT_OPTIONS = frozenset({"--version", "--auth"})
+_NO_COMMAND = (
+    "Error: no command given; POST a command line such as 'registered_users example.org', "
+    "or a stanza starting with '<'"
+)
+
+
+def _text(status: int, text: str) -> HttpAnswer:
+    return HttpAnswer(status, text.encode("utf-8", "replace"), _HTML)
+
+
+def _refused(status: int, reason: str, first_line: str = REJECTED) -> HttpAnswer:
+    return _text(status, f"{first_line}\n{reason}")
+
+
+class RestResource(AsyncResource[HttpAnswer]):
+    """mod_rest at one listener path.
+
+    Args:
+        processor: runs command lines; built with ``caller_frontend="mod_rest"``.
+        sink: the component link's queue, ``None`` when no component is
+            configured (stanzas then get 503).
+        options: ``modules.mod_rest``.
+        hosts: the served vhosts (a ``Host`` outside them is only logged).
+        permissions: evaluates the access rules ``access_commands`` name.
+        authenticator: checks ``--auth`` credentials.
+        max_body_bytes: larger bodies get 413.
+        max_depth: stanzas nested deeper get 406.
+        iq_timeout: seconds ``?wait=iq`` waits for the answer.
+        clock: times ``?wait=iq``.
+        trusted_proxies: proxies whose ``X-Forwarded-For`` is believed.
+    """
+
+    def __init__(
+        self,
+        processor: CtlProcessor,
+        sink: StanzaSink | None,
+        options: RestOptions,
+        *,
+        hosts: Sequence[str],
+        permissions: Permissions,
+        authenticator: Authenticator,
+        max_body_bytes: int,
+        max_depth: int,
+        iq_timeout: float,
+        clock: IReactorTime,
+        trusted_proxies: Sequence[IPNetwork] = (),
+    ) -> None:
+        super().__init__(max_body_bytes=max_body_bytes)
+        if max_depth < 1:
+            raise ValueError("max_depth must be at least 1")
+        if iq_timeout <= 0:
+            raise ValueError("iq_timeout must be positive")
+        self._processor = processor
+        self._sink = sink
+        self._options = options
+        self._hosts = frozenset(host.lower() for host in hosts)
+        self._permissions = permissions
+        self._authenticator = authenticator
+        self._max_depth = max_depth
+        self._iq_timeout = iq_timeout
+        self._clock = clock
+        self._trusted_proxies = tuple(trusted_proxies)
+
+    # -- requests ---------------------------------------------------------------
+
+    async def _async_render(self, request: IRequest) -> HttpAnswer:
+        if request.method != b"POST":
+            return _text(200, TRY_POSTING)
+        own_path = not any(request.postpath)
+        ip = client_ip(request, self._trusted_proxies)
+        if own_path and self._options.allowed_ips is not None:
+            if ip is None:
+                return _refused(406, "the caller's IP address is unknown, and allowed_ips is set")
+            if not self._options.ip_allowed(ip):
+                return _refused(406, f"{ip} is not in allowed_ips")
+        body = self.read_body(request)
+        if not body:
+            # ejabberd_http answers an empty POST before any handler runs
+            return HttpAnswer(400, xhtml_page("400 Bad Request"), _HTML)
+        if not own_path:
+            return _text(200, TRY_POSTING)
+        self._note_host(request)
+        wait = _wait_mode(request.uri)
+        if wait is not None and wait != "iq":
+            return _refused(406, f"wait={wait} is not supported; the only value is wait=iq")
+        payload = form_payload(body, request.getHeader(b"content-type"))
+        if payload[:1] == b"<":
+            return await self._stanza(payload, ip, wait_iq=wait == "iq")
+        if wait is not None:
+            return _refused(406, "wait=iq needs an <iq type='get'/> or <iq type='set'/> stanza")
+        return await self._command(payload, ip)
+
+    # -- stanzas ----------------------------------------------------------------
+
+    async def _stanza(self, payload: bytes, ip: IPAddress | None, *, wait_iq: bool) -> HttpAnswer:
+        try:
+            stanza = parse_stanza(payload, max_depth=self._max_depth)
+            check_policy(
+                stanza, self._options.allowed_destinations, self._options.allowed_stanza_types
+            )
+        except Refused as e:
+            return _refused(e.status, e.reason, e.first_line)
+        if wait_iq and (stanza.kind != "iq" or stanza.type not in ("get", "set")):
+            shown = f"<{stanza.kind} type='{stanza.type}'/>" if stanza.type else f"<{stanza.kind}/>"
+            return _refused(
+                406, f"wait=iq needs an <iq type='get'/> or <iq type='set'/>, not {shown}"
+            )
+        if self._sink is None:
+            return _text(
+                503, "Error: no XMPP component link is configured, so stanzas cannot be sent"
+            )
+        if wait_iq:
+            return await self._wait_for_answer(self._sink, stanza)
+        try:
+            await self._sink.submit(stanza.element)
+        except CommandError as e:
+            return _sink_refusal(e)
+        self.log.info(
+            "mod_rest queued a {kind} to {to} from {ip}", kind=stanza.kind, to=stanza.to, ip=ip
+        )
+        return _text(200, OK)
+
+    async def _wait_for_answer(self, sink: StanzaSink, stanza: Stanza) -> HttpAnswer:
+        pending = sink.iq(stanza.element, self._iq_timeout)
+        # our own bound, so a link that never gives up cannot hold the request
+        pending.addTimeout(self._iq_timeout, self._clock)
+        try:
+            answer = await pending
+        except (defer.TimeoutError, TimeoutError):
+            return _text(504, f"Error: no answer to the IQ within {self._iq_timeout:g} seconds")
+        except CommandError as e:
+            return _sink_refusal(e)
+        return HttpAnswer(200, answer.encode("utf-8", "replace"), _XML)
+
+    # -- command lines ----------------------------------------------------------
+
+    async def _command(self, payload: bytes, ip: IPAddress | None) -> HttpAnswer:
+        try:
+            line = payload.decode("utf-8")
+        except UnicodeDecodeError:
+            return _text(400, "Error: the command line is not valid UTF-8")
+        try:
+            auth, words = split_auth(split_command_line(strip_line_ending(line)))
+        except BadAuthPrefix as e:
+            return _text(400, f"Error: {e}")
+        if not words:
+            return _text(200, _NO_COMMAND)
+        if words[0] in _NOT_OPTIONS:
+            return _text(200, self._unknown_command(words[0]))
+        caller: Caller | None = None
+        if auth is not None and not auth.anonymous:
+            try:
+                caller = await self._authenticator.password(
+                    auth.user, auth.host, auth.password, self._processor.caller_frontend, ip
+                )
+            except CommandError as e:
+                status = 401 if isinstance(e, Unauthorized) else mapping_for(e).http_status
+                return _text(status, f"Error: {e.message}")
+        refusal = self._check_access_commands(caller, words)
+        if refusal is not None:
+            return refusal
+        argv = [*(auth.argv() if isinstance(auth, AuthPrefix) else []), *words]
+        text, status = await self._processor.process(argv, ip)
+        return _text(200, rest_text(text, status))
+
+    def _check_access_commands(self, caller: Caller | None, words: list[str]) -> HttpAnswer | None:
+        entries = self._options.access_commands
+        if not entries:
+            return None
+        if caller is None:
+            return _text(
+                401,
+                "Error: access_commands is configured: start the command line with "
+                "--auth USER HOST PASSWORD",
+            )
+        name = words[0].replace("-", "_")
+        if name == "help":
+            return None
+        try:
+            definition = self._processor.engine.resolve(name)
+        except UnknownCommand:
+            return None  # the ctl layer reports it, with a suggestion
+        if access_commands_allow(
+            entries, self._permissions.access_allows, caller, definition, words[1:]
+        ):
+            return None
+        return _text(403, f"Error: access_commands do not let {caller.jid} run '{name}'")
+
+    def _unknown_command(self, word: str) -> str:
+        suggestion = self._processor.engine.catalogue.suggest(word.replace("-", "_"))
+        text, _ = format_error(UnknownCommand(word, suggestion))
+        return text
+
+    # -- helpers ----------------------------------------------------------------
+
+    def _note_host(self, request: IRequest) -> None:
+        host = _host_name(request.getHeader(b"host"))
+        if host is not None and host not in self._hosts:
+            # mod_rest closed the connection here; we answer, and only note it
+            self.log.debug("mod_rest request for {host}, which is not a served host", host=host)
+
+    # -- writing ----------------------------------------------------------------
+
+    def _send_response(self, request: IRequest, response: HttpAnswer) -> None:
+        write_answer(request, response)
+
+    def _send_error_response(self, request: IRequest, failure: Failure) -> None:
+        error = failure.value
+        if isinstance(error, RequestTooLarge):
+            answer = _refused(413, f"the body is larger than {error.limit} bytes")
+        else:
+            answer = _text(500, "Error: internal error")
+        write_answer(request, answer)
+
+
+def _sink_refusal(error: CommandError) -> HttpAnswer:
+    if isinstance(error, Unavailable):
+        return _text(503, f"Error: {error.message}")
+    return _refused(406, error.message)
+
+
+def _wait_mode(uri: bytes) -> str | None:
+    """The ``wait`` query argument, ``None`` when absent."""
+    query = urlsplit(uri).query
+    values = parse_qs(query.decode("latin-1"), keep_blank_values=True).get("wait")
+    if not values:
+        return None
+    return ",".join(values)
+
+
+def _host_name(header: bytes | None) -> str | None:
+    """The host part of a ``Host`` header, lower-cased, without the port."""
+    if not header:
+        return None
+    text = header.decode("latin-1").strip().lower()
+    if text.startswith("["):
+        return text[1 : text.find("]")] if "]" in text else text
+    return text.rsplit(":", 1)[0] if text.count(":") == 1 else text

@@ -1,0 +1,46 @@
+"""What mod_rest needs from the XMPP component link."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from lxml import etree
+from twisted.internet.defer import Deferred
+
+__all__ = ["StanzaSink"]
+
+
+class StanzaSink(Protocol):
+    """Where accepted stanzas go: the component link's durable queue.
+
+    The element handed over is the posted stanza's root, already checked: a
+    ``<message/>``, ``<iq/>`` or ``<presence/>`` with no namespace or one of
+    ``jabber:client``, ``jabber:server``, ``jabber:component:accept``, with
+    no comments, processing instructions or DTD.  The link writes it in its
+    own stream's namespace and applies its ``from`` policy (a stanza without
+    ``from`` gets the component's JID).
+    """
+
+    def submit(self, element: etree._Element | str) -> Deferred[None]:
+        """Queue ``element`` for sending.
+
+        Fires once the stanza is durably queued.  Fails with
+        :class:`~gateway.engine.errors.Unavailable` when the queue is full
+        (or the store is down), or with another
+        :class:`~gateway.engine.errors.CommandError` when the link's ``from``
+        policy refuses the stanza.
+        """
+        ...
+
+    def iq(self, element: etree._Element, timeout: float) -> Deferred[str]:
+        """Send an ``<iq type='get'|'set'>`` and wait for the server's answer.
+
+        Fires with the ``result`` or ``error`` IQ that answers it, as XML
+        text.  The link may give the IQ an ``id`` of its own to match the
+        answer, but the answer it returns carries the caller's ``id``.  Fails
+        with :class:`twisted.internet.defer.TimeoutError` (or the built-in
+        :class:`TimeoutError`) when no answer came within ``timeout``
+        seconds, and like :meth:`submit` when the stanza cannot be queued.
+        Cancelling the Deferred forgets the IQ.
+        """
+        ...
