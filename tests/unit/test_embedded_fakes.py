@@ -3,13 +3,16 @@
 Every behaviour test is written once in a mixin and run twice: by a class
 deriving from :class:`SQLiteCase` (an in-memory database) and by one deriving
 from :class:`PostgresCase` (a fresh database in the session's throwaway
-cluster, see ``tests/pg.py``).  Commands go through a real
+cluster, see ``tests/pg.py``; a module with PostgreSQL cases imports its ``postgres`` and
+``postgres_class`` fixtures).  Commands go through a real
 :class:`~gateway.engine.dispatch.Engine`, so argument names, coercion and
 ``policy: user`` arguments are the engine's own.
 """
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
@@ -24,9 +27,9 @@ from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import Engine
 from gateway.engine.errors import CommandError
 from gateway.engine.model import Caller, CommandCall, CommandDefinition
-from tests.pg import PostgresCluster, postgres, postgres_class  # noqa: F401
+from tests.pg import PostgresCluster
 
-__all__ = ["NOW", "EmbeddedCase", "PostgresCase", "SQLiteCase"]
+__all__ = ["NOW", "EmbeddedCase", "MemoryCase", "PostgresCase", "SQLiteCase"]
 
 #: the fake clock's start: 2023-11-14T22:13:20Z
 NOW = 1_700_000_000.0
@@ -99,12 +102,23 @@ class EmbeddedCase(unittest.TestCase):
 
 
 class SQLiteCase(EmbeddedCase):
-    """An in-memory SQLite store."""
+    """An SQLite file in a temporary directory, removed after the test."""
 
-    _dsn: str = "sqlite::memory:"
+    _dsn: str | None = None
 
     def dsn(self) -> str:
+        if self._dsn is None:
+            directory = tempfile.mkdtemp(prefix="gateway-store-")
+            self.addCleanup(shutil.rmtree, directory, True)
+            self._dsn = f"sqlite:{directory}/store/gateway.sqlite"
         return self._dsn
+
+
+class MemoryCase(EmbeddedCase):
+    """An in-memory SQLite store (what ``sqlite::memory:`` gives)."""
+
+    def dsn(self) -> str:
+        return "sqlite::memory:"
 
 
 @pytest.mark.usefixtures("postgres_class")
