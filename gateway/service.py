@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -29,7 +30,7 @@ from twisted.web.resource import IResource
 from twisted.web.server import Site
 
 from gateway.backends.interfaces import Backend
-from gateway.config.model import Config, ListenerConfig
+from gateway.config.model import Config, ListenerConfig, RestOptions
 from gateway.engine.auth import Authenticator
 from gateway.engine.builtin import GatewayCommands
 from gateway.engine.catalogue import Catalogue
@@ -38,6 +39,7 @@ from gateway.engine.permissions import Permissions
 from gateway.frontends.ctl.process import CtlProcessor
 from gateway.frontends.ctl.server import CtlFactory
 from gateway.frontends.jsonapi import JsonApiResource
+from gateway.frontends.rest import RestResource, StanzaSink
 from gateway.frontends.router import PrefixRouter
 from gateway.frontends.xmlrpc import XmlRpcResource
 from gateway.logs import LogLevelControl
@@ -129,59 +131,69 @@ class GatewayService(MultiService):
         return super().stopService()
 
 
-def _profile_engine(engine: Engine, config: Config, listener: ListenerConfig) -> Engine:
-    profile = listener.api_profile or config.gateway.api_profile
-    return engine.for_profile(Catalogue.load(profile))
+@dataclass(frozen=True)
+class Frontends:
+    """What every HTTP request handler is built from."""
 
+    config: Config
+    engine: Engine
+    authenticator: Authenticator
+    permissions: Permissions
+    reactor: Any
+    sink: StanzaSink | None = None
 
-def _handler_resource(
-    handler: str,
-    engine: Engine,
-    authenticator: Authenticator,
-    config: Config,
-    listener: ListenerConfig,
-) -> IResource:
-    limits = config.gateway.limits
-    if handler == "mod_http_api":
-        options = config.modules.mod_http_api
-        return JsonApiResource(
-            engine,
-            authenticator,
-            default_version=options.default_version if options else None,
-            tag=listener.tag,
-            custom_headers=listener.custom_headers,
-            max_body_bytes=limits.max_body_bytes,
-        )
-    if handler == "ejabberd_xmlrpc":
-        return XmlRpcResource(
-            engine,
-            authenticator,
-            tag=listener.tag,
-            max_body_bytes=limits.max_body_bytes,
-            max_depth=limits.max_xml_depth,
-        )
-    raise ValueError(f"request handler {handler!r} is not available in this build")
+    def handler(self, name: str, engine: Engine, listener: ListenerConfig) -> IResource:
+        """The resource for request handler ``name`` on ``listener``."""
+        limits = self.config.gateway.limits
+        if name == "mod_http_api":
+            options = self.config.modules.mod_http_api
+            return JsonApiResource(
+                engine,
+                self.authenticator,
+                default_version=options.default_version if options else None,
+                tag=listener.tag,
+                custom_headers=listener.custom_headers,
+                max_body_bytes=limits.max_body_bytes,
+            )
+        if name == "ejabberd_xmlrpc":
+            return XmlRpcResource(
+                engine,
+                self.authenticator,
+                tag=listener.tag,
+                max_body_bytes=limits.max_body_bytes,
+                max_depth=limits.max_xml_depth,
+            )
+        if name == "mod_rest":
+            return RestResource(
+                CtlProcessor(engine, self.authenticator, caller_frontend="mod_rest"),
+                self.sink,
+                self.config.modules.mod_rest or RestOptions(),
+                hosts=self.config.hosts,
+                permissions=self.permissions,
+                authenticator=self.authenticator,
+                max_body_bytes=limits.max_body_bytes,
+                max_depth=limits.max_xml_depth,
+                iq_timeout=limits.request_timeout,
+                clock=self.reactor,
+            )
+        raise ValueError(f"unknown request handler {name!r}")
 
-
-def build_site(
-    engine: Engine, authenticator: Authenticator, config: Config, listener: ListenerConfig
-) -> Site:
-    """One ``Site`` for one ``listen`` entry."""
-    engine = _profile_engine(engine, config, listener)
-    if listener.module == "ejabberd_xmlrpc":
-        root: IResource = _handler_resource(
-            "ejabberd_xmlrpc", engine, authenticator, config, listener
-        )
-    else:
-        root = PrefixRouter(
-            [
-                (path, _handler_resource(handler, engine, authenticator, config, listener))
-                for path, handler in listener.request_handlers
-            ]
-        )
-    site = Site(root)
-    site.displayTracebacks = False
-    return site
+    def site(self, listener: ListenerConfig) -> Site:
+        """One ``Site`` for one ``listen`` entry, speaking its API profile."""
+        profile = listener.api_profile or self.config.gateway.api_profile
+        engine = self.engine.for_profile(Catalogue.load(profile))
+        if listener.module == "ejabberd_xmlrpc":
+            root: IResource = self.handler("ejabberd_xmlrpc", engine, listener)
+        else:
+            root = PrefixRouter(
+                [
+                    (path, self.handler(name, engine, listener))
+                    for path, name in listener.request_handlers
+                ]
+            )
+        site = Site(root)
+        site.displayTracebacks = False
+        return site
 
 
 def _make_backend(config: Config, reactor: Any, service: GatewayService) -> Backend:
@@ -216,24 +228,28 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
     service = GatewayService(reactor, levels, twistd_options)
     for module in config.ignored_modules:
         log.info("modules.{module}: not used by the gateway, ignored", module=module)
+    for warning in config.warnings:
+        log.warn("configuration: {warning}", warning=warning)
 
     backend = _make_backend(config, reactor, service)
     gateway_commands = GatewayCommands(config.hosts, levels)
+    permissions = Permissions.from_config(config)
     engine = Engine(
         Catalogue.load(config.gateway.api_profile),
         Catalogue.load("24.12"),
         backend,
         gateway_commands,
-        Permissions.from_config(config),
+        permissions,
         alternative="ejabberd" if config.gateway.backend == "embedded" else None,
     )
     authenticator = Authenticator(backend, clock=reactor.seconds)
+    frontends = Frontends(config, engine, authenticator, permissions, reactor)
 
     for listener in config.listen:
         service.add_listener(
             f"listen[{listener.index}] {listener.describe()}",
             listener.endpoint(),
-            partial(build_site, engine, authenticator, config, listener),
+            partial(frontends.site, listener),
         )
 
     socket_path = config.gateway.ctl_socket

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import glob
+import importlib
 import os
 import shutil
 import socket
@@ -103,8 +104,7 @@ class PostgresCluster:
 
     def fresh_database(self) -> str:
         """Create an empty database; its DSN."""
-        import psycopg2
-
+        psycopg2 = importlib.import_module("psycopg2")  # optional; untyped
         name = f"test_{os.getpid()}_{next(self._names)}"
         conn = psycopg2.connect(self.dsn())
         try:

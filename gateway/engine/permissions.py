@@ -5,6 +5,12 @@ all match allows the call; when none matches the call is denied.  Without an
 ``api_permissions`` option ejabberd's default applies (admins may run all but
 ``start`` and ``stop``), and a ``"console commands"`` rule letting
 ``ejabberd_ctl`` run everything is added unless one is configured.
+
+mod_rest ran its command lines through ejabberdctl, so the console rule
+covered them; here they come ``from: mod_rest``.  Unless a configured rule
+mentions ``mod_rest``, a ``"mod_rest commands"`` rule allowing everything is
+added the same way: mod_rest's own ``allowed_ips`` and ``access_commands``
+limit who gets that far.
 """
 
 from __future__ import annotations
@@ -419,6 +425,14 @@ CONSOLE_RULE = ApiPermission(
     what=What(EVERYTHING, NOTHING),
 )
 
+#: added in front unless a configured rule mentions the mod_rest frontend
+REST_RULE = ApiPermission(
+    name="mod_rest commands",
+    frontends=frozenset({"mod_rest"}),
+    who=(AclRef("all"),),
+    what=What(EVERYTHING, NOTHING),
+)
+
 
 class Permissions:
     """Decides whether a caller may run a command.
@@ -441,6 +455,8 @@ class Permissions:
         chosen = DEFAULT_RULES if rules is None else tuple(rules)
         if not any(rule.name == CONSOLE_RULE.name for rule in chosen):
             chosen = (CONSOLE_RULE, *chosen)
+        if not any(rule.name == REST_RULE.name or "mod_rest" in rule.frontends for rule in chosen):
+            chosen = (REST_RULE, *chosen)
         self.rules: tuple[ApiPermission, ...] = chosen
         self.control = AccessControl(acls, access_rules, hosts)
 

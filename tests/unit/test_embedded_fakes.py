@@ -14,7 +14,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import pytest
 from twisted.internet import reactor
@@ -29,7 +29,7 @@ from gateway.engine.errors import CommandError
 from gateway.engine.model import Caller, CommandCall, CommandDefinition
 from tests.pg import PostgresCluster
 
-__all__ = ["NOW", "EmbeddedCase", "MemoryCase", "PostgresCase", "SQLiteCase"]
+__all__ = ["NOW", "EmbeddedCase", "MemoryCase", "Mixin", "PostgresCase", "SQLiteCase"]
 
 #: the fake clock's start: 2023-11-14T22:13:20Z
 NOW = 1_700_000_000.0
@@ -67,7 +67,7 @@ class EmbeddedCase(unittest.TestCase):
     def dsn(self) -> str:
         raise NotImplementedError
 
-    def setUp(self) -> Deferred[None]:
+    def setUp(self) -> Deferred[None]:  # type: ignore[override]  # trial waits on it
         return ensureDeferred(self._open())
 
     async def _open(self) -> None:
@@ -133,3 +133,11 @@ class PostgresCase(EmbeddedCase):
         if self._dsn is None:
             self._dsn = self.cluster.fresh_database()
         return self._dsn
+
+
+# Behaviour mixins derive from this: the test case as far as mypy can see, but
+# a plain object at run time, so pytest does not collect the mixin itself.
+if TYPE_CHECKING:
+    Mixin = EmbeddedCase
+else:
+    Mixin = object

@@ -348,7 +348,11 @@ def test_defaults_when_unconfigured() -> None:
     """Without api_permissions, admins (password or ejabberd:admin token) may run
     everything but start and stop; others nothing; ctl everything."""
     perms = permissions(None)
-    assert [r.name for r in perms.rules] == ["console commands", "admin access"]
+    assert [r.name for r in perms.rules] == [
+        "mod_rest commands",
+        "console commands",
+        "admin access",
+    ]
     assert perms.allows(ADMIN, REGISTER)
     assert not perms.allows(ADMIN, STOP)
     assert perms.allows(caller(jid="admin@localhost", scopes={"ejabberd:admin"}), REGISTER)
@@ -360,7 +364,7 @@ def test_defaults_when_unconfigured() -> None:
 def test_console_rule_is_added_to_configured_rules() -> None:
     """Configured rules get the ctl "console commands" rule in front of them."""
     perms = permissions({"only": {"who": "admin", "what": "status"}})
-    assert [r.name for r in perms.rules] == ["console commands", "only"]
+    assert [r.name for r in perms.rules] == ["mod_rest commands", "console commands", "only"]
     assert perms.allows(CTL, STOP)
     assert not perms.allows(ADMIN, STOP)
 
@@ -377,7 +381,7 @@ def test_configured_console_rule_replaces_the_builtin_one() -> None:
     perms = permissions(
         {"console commands": {"from": "ejabberd_ctl", "who": "all", "what": ["*", "!stop"]}}
     )
-    assert [r.name for r in perms.rules] == ["console commands"]
+    assert [r.name for r in perms.rules] == ["mod_rest commands", "console commands"]
     assert perms.allows(CTL, STATUS)
     assert not perms.allows(CTL, STOP)
 
@@ -411,3 +415,20 @@ api_permissions:
     assert not perms.allows(caller(jid="boss@elsewhere.net", ip="192.0.2.1"), REGISTER)
     assert perms.allows(caller(ip="10.1.1.1"), REGISTER)
     assert not perms.allows(caller(ip="10.1.1.1"), STOP)
+
+
+def test_mod_rest_rule_added_unless_configured() -> None:
+    """mod_rest command lines are allowed like console commands unless a rule speaks of mod_rest."""
+    from gateway.engine.catalogue import Catalogue
+    from gateway.engine.model import Caller
+    from gateway.engine.permissions import Permissions, parse_api_permissions
+
+    definition = Catalogue.load("24.12").lookup("registered_users")
+    rest_caller = Caller(frontend="mod_rest")
+    assert Permissions(None).allows(rest_caller, definition)
+    configured = parse_api_permissions(
+        {"rest": {"from": "mod_rest", "who": {"ip": "10.0.0.0/8"}, "what": "*"}}, "api_permissions"
+    )
+    perms = Permissions(configured)
+    assert [r.name for r in perms.rules] == ["console commands", "rest"]
+    assert not perms.allows(rest_caller, definition)

@@ -227,8 +227,8 @@ class Answer:
 
 
 def answer_of(request: DummyRequest) -> Answer:
-    types = request.responseHeaders.getRawHeaders(b"content-type") or [None]
-    content_type = types[-1].decode() if types[-1] is not None else None
+    types = request.responseHeaders.getRawHeaders(b"content-type")
+    content_type = types[-1].decode() if types else None
     return Answer(request.responseCode, content_type, b"".join(request.written), request.finished)
 
 
@@ -262,7 +262,8 @@ class FakeTests(SynchronousTestCase):
         """``FakeBackend`` provides the ``Backend`` protocol's methods."""
         backend: Backend = FakeBackend()
         self.assertEqual(backend.name, "fake")
-        self.assertTrue(self.successResultOf(backend.check_password("admin", "localhost", "secret")))
+        good = backend.check_password("admin", "localhost", "secret")
+        self.assertTrue(self.successResultOf(good))
         self.assertFalse(self.successResultOf(backend.check_password("admin", "localhost", "x")))
 
     def test_sink_fits(self) -> None:

@@ -22,8 +22,8 @@ from gateway.backends.embedded.store import Tx, open_store
 from tests.pg import postgres, postgres_class  # noqa: F401 - fixtures used by PostgresCase
 from tests.unit.test_embedded_fakes import (
     NOW,
-    EmbeddedCase,
     MemoryCase,
+    Mixin,
     PostgresCase,
     SQLiteCase,
 )
@@ -89,17 +89,17 @@ def test_missing_upgrade_is_an_error() -> None:
 # -- against each engine ------------------------------------------------------------------------
 
 
-class StoreTests:
+class StoreTests(Mixin):
     """Behaviour every engine must share (mixed into trial test cases)."""
 
-    async def test_fresh_store_has_latest_schema(self: EmbeddedCase) -> None:
+    async def test_fresh_store_has_latest_schema(self) -> None:
         """Opening an empty database creates the schema and records its version."""
         versions = await self.store.read(
             lambda tx: tx.all("SELECT version, applied_at FROM schema_version ORDER BY version")
         )
         assert [v for v, _ in versions] == list(range(1, latest_version() + 1))
 
-    async def test_reopen_keeps_data_and_schema(self: EmbeddedCase) -> None:
+    async def test_reopen_keeps_data_and_schema(self) -> None:
         """A second open of the same database migrates nothing and sees earlier writes."""
         await self.register("alice")
         self.store.close()
@@ -109,13 +109,11 @@ class StoreTests:
         versions = await again.read(lambda tx: tx.all("SELECT version FROM schema_version"))
         assert len(versions) == latest_version()
 
-    async def test_failed_write_rolls_back(self: EmbeddedCase) -> None:
+    async def test_failed_write_rolls_back(self) -> None:
         """An exception inside a write function undoes everything that function wrote."""
 
         def half(tx: Tx) -> None:
-            tx.execute(
-                "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (999, NOW)
-            )
+            tx.execute("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)", (999, NOW))
             raise RuntimeError("stop")
 
         with pytest.raises(RuntimeError):
@@ -125,12 +123,12 @@ class StoreTests:
         )
         assert left == 0
 
-    async def test_placeholders_and_percent_round_trip(self: EmbeddedCase) -> None:
+    async def test_placeholders_and_percent_round_trip(self) -> None:
         """``?`` parameters and literal ``%`` work the same on every engine."""
         value = await self.store.read(lambda tx: tx.scalar("SELECT ? || '%'", ("100",)))
         assert value == "100%"
 
-    async def test_upgrade_applies_in_order_and_keeps_data(self: EmbeddedCase) -> None:
+    async def test_upgrade_applies_in_order_and_keeps_data(self) -> None:
         """An upgrade file runs once, after v1, on a store that has data."""
         v1 = ("v1.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);")
         v2 = ("upgrade-v2.sql", "ALTER TABLE notes ADD COLUMN tag TEXT NOT NULL DEFAULT 'x';")
@@ -145,7 +143,7 @@ class StoreTests:
         rows = await self.store.read(lambda tx: tx.all("SELECT id, body, tag FROM notes"))
         assert rows == [(1, "kept", "x")]
 
-    async def test_failed_upgrade_changes_nothing(self: EmbeddedCase) -> None:
+    async def test_failed_upgrade_changes_nothing(self) -> None:
         """A broken upgrade leaves the schema and its version as they were."""
         v1 = ("v1.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY);")
         bad = ("upgrade-v2.sql", "CREATE TABLE extra (x TEXT); THIS IS NOT SQL;")
@@ -153,12 +151,14 @@ class StoreTests:
         await self.store.write(lambda tx: migrate(tx, NOW, _schema_dir(v1)))
         with pytest.raises(Exception):  # noqa: B017 - each driver raises its own syntax error
             await self.store.write(lambda tx: migrate(tx, NOW, _schema_dir(v1, bad)))
-        version = await self.store.read(lambda tx: tx.scalar("SELECT MAX(version) FROM schema_version"))
+        version = await self.store.read(
+            lambda tx: tx.scalar("SELECT MAX(version) FROM schema_version")
+        )
         assert version == 1
         # the first statement of the failed upgrade was rolled back too
         await self.store.write(lambda tx: tx.execute("CREATE TABLE extra (x TEXT)"))
 
-    async def test_newer_store_is_refused(self: EmbeddedCase) -> None:
+    async def test_newer_store_is_refused(self) -> None:
         """A store written by a newer gateway is not touched by an older one."""
         await self.store.write(
             lambda tx: tx.execute(

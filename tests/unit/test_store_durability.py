@@ -20,7 +20,7 @@ from twisted.internet.threads import deferToThread
 
 from gateway.backends.embedded import EmbeddedBackend
 from tests.pg import postgres, postgres_class  # noqa: F401 - fixtures used by PostgresCase
-from tests.unit.test_embedded_fakes import HOST, EmbeddedCase, PostgresCase, SQLiteCase
+from tests.unit.test_embedded_fakes import HOST, Mixin, PostgresCase, SQLiteCase
 
 REPO = Path(__file__).resolve().parents[2]
 #: acknowledged writes to see before pulling the plug
@@ -79,8 +79,8 @@ def _run_and_kill(dsn: str) -> list[str]:
     return acked
 
 
-class DurabilityTests:
-    async def test_kill_9_loses_no_acknowledged_write(self: EmbeddedCase) -> None:
+class DurabilityTests(Mixin):
+    async def test_kill_9_loses_no_acknowledged_write(self) -> None:
         """Every registration acknowledged before SIGKILL is in the reopened store."""
         dsn = self.dsn()
         self.store.close()  # the child is the only writer

@@ -14,7 +14,7 @@ from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from gateway.backends.embedded import accounts, oauth, roster
+from gateway.backends.embedded import accounts, misc, oauth, roster, vcard
 from gateway.backends.embedded.context import Context, Handler, prep_host
 from gateway.backends.embedded.store import Store
 from gateway.backends.interfaces import TokenGrant
@@ -31,6 +31,8 @@ HANDLERS: dict[str, Handler] = {
     **accounts.HANDLERS,
     **oauth.HANDLERS,
     **roster.HANDLERS,
+    **misc.HANDLERS,
+    **vcard.HANDLERS,
 }
 
 

@@ -19,6 +19,7 @@ __all__ = [
     "Handler",
     "account_exists",
     "iso_timestamp",
+    "lock_account",
     "prep_host",
     "prep_user",
     "split_jid",
@@ -47,11 +48,17 @@ def prep_user(user: str) -> str | None:
 
 def prep_host(host: str) -> str | None:
     """``host`` after nameprep, or ``None`` when it cannot be a domain."""
+    # empty labels ("", "a..b", ".a") are refused first: Twisted's nameprep
+    # turns "" into "." and fails on "a..b" with an IndexError
+    if not host or any(not label for label in host.split(".")):
+        return None
     try:
         prepared: str = nameprep.prepare(host)
     except UnicodeError:
         return None
-    return prepared or None
+    if len(prepared.encode("utf-8")) > 1023:
+        return None
+    return prepared
 
 
 def split_jid(jid: str) -> tuple[str, str] | None:
@@ -87,6 +94,19 @@ def account_exists(tx: Tx, user: str, host: str) -> bool:
     return (
         tx.one("SELECT 1 FROM accounts WHERE host = ? AND username = ?", (host, user)) is not None
     )
+
+
+def lock_account(tx: Tx, user: str, host: str) -> bool:
+    """Whether ``user@host`` exists, locking its row until commit.
+
+    Read-modify-write handlers (vCards) take this first, so two gateways
+    sharing PostgreSQL cannot both read the old value and lose an update.
+    """
+    row = tx.one(
+        "SELECT 1 FROM accounts WHERE host = ? AND username = ?" + tx.dialect.for_update,
+        (host, user),
+    )
+    return row is not None
 
 
 @dataclass(frozen=True)

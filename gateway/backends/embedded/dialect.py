@@ -121,6 +121,11 @@ class Dialect:
             # file cannot both read and then both try to upgrade to writing.
             cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
+    @property
+    def for_update(self) -> str:
+        """Suffix that locks the selected rows until commit (SQLite's single writer needs none)."""
+        return " FOR UPDATE" if self.engine == "postgresql" else ""
+
     def lock_for_migration(self, cursor: Any) -> None:
         """Serialise schema changes between processes (SQLite's BEGIN IMMEDIATE already does)."""
         if self.engine == "postgresql":

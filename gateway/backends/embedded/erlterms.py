@@ -56,6 +56,8 @@ _SIMPLE_ESCAPES = {
 }
 _ATOM_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_@")
 _OCTAL = frozenset("01234567")
+_DIGITS = frozenset("0123456789")
+_LOWER = frozenset("abcdefghijklmnopqrstuvwxyz")
 _HEX = frozenset("0123456789abcdefABCDEF")
 
 
@@ -116,9 +118,9 @@ class _Reader:
             return Atom(self.quoted("'"))
         if self.text.startswith("<<", self.pos):
             return self.binary()
-        if char == "-" or char.isdigit():
+        if char == "-" or char in _DIGITS:
             return self.number()
-        if char and char.islower():
+        if char in _LOWER and char:
             start = self.pos
             while self.pos < len(self.text) and self.text[self.pos] in _ATOM_CHARS:
                 self.pos += 1
@@ -208,17 +210,17 @@ class _Reader:
         if self.text[self.pos] == "-":
             self.pos += 1
         digits_start = self.pos
-        while self.pos < len(self.text) and self.text[self.pos].isdigit():
+        while self.pos < len(self.text) and self.text[self.pos] in _DIGITS:
             self.pos += 1
         if self.pos == digits_start:
             raise self.fail("expected a number", start)
         if (
             self.text.startswith(".", self.pos)
             and self.pos + 1 < len(self.text)
-            and self.text[self.pos + 1].isdigit()
+            and self.text[self.pos + 1] in _DIGITS
         ):
             self.pos += 1
-            while self.pos < len(self.text) and self.text[self.pos].isdigit():
+            while self.pos < len(self.text) and self.text[self.pos] in _DIGITS:
                 self.pos += 1
             return float(self.text[start : self.pos])
         return int(self.text[start : self.pos])
@@ -244,7 +246,7 @@ class _Reader:
                     if any(ord(c) > 255 for c in segment):
                         raise self.fail("a binary string without /utf8 holds bytes only")
                     data += segment.encode("latin-1")
-            elif char.isdigit():
+            elif char and char in _DIGITS:
                 value = self.number()
                 if not isinstance(value, int) or not 0 <= value <= 255:
                     raise self.fail("binary segments are bytes (0-255)")

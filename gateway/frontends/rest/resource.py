@@ -1,11 +1,12 @@
 """The mod_rest text endpoint: a stanza or an ejabberdctl command line per POST.
 
-What a request gets, in the order the checks run:
+What a request gets, in the order the checks run (a POST to a sub-path is
+answered like a GET once its body is known not to be empty):
 
 ======  ==================================================================
 status  when
 ======  ==================================================================
-200     ``Try POSTing a stanza.``: any method but POST, or a sub-path
+200     ``Try POSTing a stanza.``: any method but POST (or a sub-path)
 406     ``Error: REST request is rejected by service.`` + reason: the caller
         is outside ``allowed_ips``
 413     the same first line + reason: the body is over ``max_body_bytes``
@@ -56,6 +57,7 @@ from gateway.config.model import RestOptions
 from gateway.engine.auth import Authenticator
 from gateway.engine.errors import (
     CommandError,
+    InternalError,
     Unauthorized,
     Unavailable,
     UnknownCommand,
@@ -314,6 +316,9 @@ class RestResource(AsyncResource[HttpAnswer]):
 def _sink_refusal(error: CommandError) -> HttpAnswer:
     if isinstance(error, Unavailable):
         return _text(503, f"Error: {error.message}")
+    if isinstance(error, InternalError):
+        return _text(500, "Error: internal error")
+    # anything else is the link refusing this stanza, e.g. its ``from``
     return _refused(406, error.message)
 
 

@@ -81,3 +81,22 @@ CREATE TABLE roster_groups (
     FOREIGN KEY (host, username, contact)
         REFERENCES roster_items (host, username, contact) ON DELETE CASCADE
 );
+
+-- Private XML storage (XEP-0049): one element per account and namespace.
+CREATE TABLE private_storage (
+    host TEXT NOT NULL,
+    username TEXT NOT NULL,
+    namespace TEXT NOT NULL,
+    element TEXT NOT NULL,
+    PRIMARY KEY (host, username, namespace),
+    FOREIGN KEY (host, username) REFERENCES accounts (host, username) ON DELETE CASCADE
+);
+
+-- vCards (XEP-0054), kept as the vcard-temp XML text.
+CREATE TABLE vcards (
+    host TEXT NOT NULL,
+    username TEXT NOT NULL,
+    vcard TEXT NOT NULL,
+    PRIMARY KEY (host, username),
+    FOREIGN KEY (host, username) REFERENCES accounts (host, username) ON DELETE CASCADE
+);

@@ -1,0 +1,46 @@
+"""Parse and print the XML fragments callers store (private storage, vCards), safely.
+
+The parser resolves no entities, reads no DTD and fetches nothing from the
+network; a document type declaration is refused outright.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+__all__ = ["XmlError", "parse_element", "to_text"]
+
+_PARSER = etree.XMLParser(
+    resolve_entities=False,
+    no_network=True,
+    load_dtd=False,
+    huge_tree=False,
+    remove_comments=True,
+    remove_pis=True,
+)
+
+
+class XmlError(ValueError):
+    """The text is not one well-formed XML element."""
+
+
+def parse_element(text: str) -> etree._Element:
+    """The single element ``text`` holds.
+
+    Raises:
+        XmlError: for malformed XML, a DOCTYPE, or anything but one element.
+    """
+    try:
+        element = etree.fromstring(text.encode("utf-8"), _PARSER)
+    except etree.XMLSyntaxError as e:
+        raise XmlError(f"not well-formed XML: {e}") from None
+    doctype: str = getattr(element.getroottree().docinfo, "doctype", "")
+    if doctype:
+        raise XmlError("a document type declaration is not allowed")
+    return element
+
+
+def to_text(element: etree._Element) -> str:
+    """``element`` as XML text, without an XML declaration or trailing text."""
+    text: str = etree.tostring(element, encoding="unicode", with_tail=False)
+    return text

@@ -1,0 +1,200 @@
+"""The stanza commands an external component can honestly perform.
+
+``send_message``, ``send_stanza``, ``send_stanza_c2s`` and
+``send_direct_invitation`` build stanzas and hand them to the component
+link; each answers success (rescode ``True``) once its stanzas are durably
+queued, like mod_rest's ``Ok``: delivery itself is not awaited.
+
+Where a component differs from ejabberd:
+
+- the server runs ``component_send_packet`` instead of ``user_send_packet``,
+  so sender-side hooks (MAM, carbons) do not fire;
+- whether ``from`` survives depends on the link's ``from`` policy and on the
+  server allowing it (ejabberd's ``check_from: false``);
+- ``send_stanza_c2s`` cannot check that the session exists: the stanza is
+  sent from that full JID whether or not it is online;
+- ``send_direct_invitation`` cannot see who is in the room, so it invites
+  every listed user (ejabberd skips current occupants).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, Protocol
+
+from lxml import etree
+from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.words.protocols.jabber.jid import JID
+
+from gateway.engine.errors import CommandFailed
+from gateway.engine.model import Caller
+from gateway.xmpp.stanzas import (
+    DEFAULT_MAX_DEPTH,
+    NS_CLIENT,
+    InvalidStanza,
+    default_ns,
+    parse_jid,
+    to_element,
+)
+
+__all__ = ["MESSAGE_TYPES", "NS_CONFERENCE", "StanzaCommands", "StanzaSubmitter"]
+
+MESSAGE_TYPES = frozenset({"normal", "chat", "headline", "groupchat"})
+NS_CONFERENCE = "jabber:x:conference"
+#: ejabberd's default c2s max_stanza_size; a stanza argument is never larger
+DEFAULT_MAX_STANZA_BYTES = 262144
+
+
+class StanzaSubmitter(Protocol):
+    """The part of the component link the commands use."""
+
+    def submit(self, element: etree._Element) -> Deferred[None]: ...
+
+
+class StanzaCommands:
+    """Executor ``xmpp`` for the stanza commands.
+
+    Args:
+        link: the component link, or ``None`` when no component is
+            configured (then nothing is supported, and the engine answers
+            "not supported").
+        max_bytes, max_depth: limits for the ``stanza`` argument.
+    """
+
+    name = "xmpp"
+
+    def __init__(
+        self,
+        link: StanzaSubmitter | None,
+        *,
+        max_bytes: int = DEFAULT_MAX_STANZA_BYTES,
+        max_depth: int = DEFAULT_MAX_DEPTH,
+    ) -> None:
+        self._link = link
+        self._max_bytes = max_bytes
+        self._max_depth = max_depth
+        self._commands: dict[str, Callable[[Mapping[str, Any]], list[etree._Element]]] = {
+            "send_message": self._send_message,
+            "send_stanza": self._send_stanza,
+            "send_stanza_c2s": self._send_stanza_c2s,
+            "send_direct_invitation": self._send_direct_invitation,
+        }
+
+    def supports(self, command: str) -> bool:
+        return self._link is not None and command in self._commands
+
+    def execute(self, command: str, args: Mapping[str, Any], caller: Caller) -> Deferred[Any]:
+        return ensureDeferred(self._run(command, args))
+
+    async def _run(self, command: str, args: Mapping[str, Any]) -> bool:
+        link = self._link
+        if link is None or command not in self._commands:
+            raise CommandFailed(f"the xmpp executor cannot run {command}")
+        stanzas = self._commands[command](args)
+        for stanza in stanzas:
+            submitted: Awaitable[None] = link.submit(stanza)
+            await submitted
+        return True
+
+    # -- the commands ----------------------------------------------------------
+
+    def _send_message(self, args: Mapping[str, Any]) -> list[etree._Element]:
+        kind = str(args["type"])
+        if kind and kind not in MESSAGE_TYPES:
+            raise CommandFailed(
+                f"invalid message type '{kind}': expected normal, chat, headline or groupchat"
+            )
+        message = _client_element("message")
+        message.set("to", _jid_argument(args["to"]).full())
+        message.set("from", _jid_argument(args["from"]).full())
+        if kind:
+            message.set("type", kind)
+        message.set("id", _random_id())
+        # like ejabberd: an empty subject or body is left out
+        for child in ("subject", "body"):
+            text = str(args[child])
+            if text:
+                etree.SubElement(message, f"{{{NS_CLIENT}}}{child}").text = text
+        return [message]
+
+    def _send_stanza(self, args: Mapping[str, Any]) -> list[etree._Element]:
+        stanza = self._parse_stanza(args["stanza"])
+        stanza.set("from", _jid_argument(args["from"]).full())
+        stanza.set("to", _jid_argument(args["to"]).full())
+        return [stanza]
+
+    def _send_stanza_c2s(self, args: Mapping[str, Any]) -> list[etree._Element]:
+        try:
+            sender = JID(
+                tuple=(str(args["user"]), str(args["host"]), str(args["resource"]) or None)
+            )
+        except Exception:
+            raise CommandFailed("JID malformed") from None
+        if sender.user is None or sender.resource is None:
+            raise CommandFailed("JID malformed: user and resource are required")
+        stanza = self._parse_stanza(args["stanza"])
+        if not stanza.get("to"):
+            raise CommandFailed("the stanza has no 'to' attribute")
+        _jid_argument(stanza.get("to", ""))
+        stanza.set("from", sender.full())
+        return [stanza]
+
+    def _send_direct_invitation(self, args: Mapping[str, Any]) -> list[etree._Element]:
+        try:
+            room = JID(tuple=(str(args["room"]), str(args["service"]), None))
+        except Exception:
+            room = None
+        if room is None or not room.user:
+            raise CommandFailed("Invalid 'roomname' or 'service'")
+        password = _optional_text(args["password"])
+        reason = _optional_text(args["reason"])
+        users = args["users"]
+        if isinstance(users, str):  # the version 0 shape: JIDs joined by ':'
+            users = [u for u in users.split(":") if u]
+        invitations = []
+        for user in users:
+            target = _jid_argument(user)
+            if not target.user:  # ejabberd skips server JIDs
+                continue
+            message = _client_element("message")
+            message.set("from", room.userhost())
+            message.set("to", target.full())
+            message.set("id", _random_id())
+            invite = etree.SubElement(
+                message, f"{{{NS_CONFERENCE}}}x", nsmap=default_ns(NS_CONFERENCE)
+            )
+            invite.set("jid", room.userhost())
+            if password:
+                invite.set("password", password)
+            if reason:
+                invite.set("reason", reason)
+            invitations.append(message)
+        return invitations
+
+    def _parse_stanza(self, text: Any) -> etree._Element:
+        try:
+            return to_element(str(text), max_bytes=self._max_bytes, max_depth=self._max_depth)
+        except InvalidStanza as e:
+            raise CommandFailed(f"invalid stanza: {e.message}") from None
+
+
+def _client_element(name: str) -> etree._Element:
+    return etree.Element(f"{{{NS_CLIENT}}}{name}", nsmap=default_ns(NS_CLIENT))
+
+
+def _jid_argument(value: Any) -> JID:
+    try:
+        return parse_jid(str(value))
+    except ValueError:
+        raise CommandFailed(f"JID malformed: '{value}'") from None
+
+
+def _optional_text(value: Any) -> str:
+    """ejabberd's convention: ``none`` (or empty) means "leave it out"."""
+    text = str(value)
+    return "" if text == "none" else text
+
+
+def _random_id() -> str:
+    return secrets.token_hex(8)

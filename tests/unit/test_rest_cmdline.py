@@ -1,0 +1,112 @@
+"""Splitting mod_rest command lines into words."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from gateway.frontends.rest.cmdline import (
+    AuthPrefix,
+    BadAuthPrefix,
+    split_auth,
+    split_command_line,
+    strip_line_ending,
+)
+
+
+def test_mod_rest_example() -> None:
+    """The example in mod_rest's source splits the same way here."""
+    line = '  a1 b2 "c3 d4"e5" c6   d7 \\"  e8"f9   g0 \\" h1  '
+    assert split_command_line(line) == ["a1", "b2", 'c3 d4"e5', "c6", "d7", '  e8"f9   g0 ', "h1"]
+
+
+def test_spaces_only() -> None:
+    """Only spaces separate words: tabs and newlines stay inside them."""
+    assert split_command_line("a\tb c\nd") == ["a\tb", "c\nd"]
+
+
+def test_quote_inside_word() -> None:
+    """A ``"`` inside an unquoted word is an ordinary character."""
+    assert split_command_line('say a"b c"') == ["say", 'a"b', 'c"']
+
+
+def test_quoted_to_the_end() -> None:
+    """An unterminated quote runs to the end; a closing quote at the very end is dropped."""
+    assert split_command_line('x "a b') == ["x", "a b"]
+    assert split_command_line('x "a b"') == ["x", "a b"]
+    assert split_command_line('x \\"a b\\"') == ["x", "a b"]
+
+
+def test_backslash_quote_inside() -> None:
+    """Inside quotes, ``\\"`` not followed by a space stays as it is."""
+    assert split_command_line('"a\\"b" c') == ['a\\"b', "c"]
+
+
+def test_empty_quotes() -> None:
+    """``""`` is an empty word (mod_rest dropped it: our deliberate difference)."""
+    assert split_command_line('--auth "" "" "" status') == ["--auth", "", "", "", "status"]
+
+
+def test_blank() -> None:
+    """Nothing but spaces gives no words."""
+    assert split_command_line("") == []
+    assert split_command_line("    ") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a b\n", "a b"),
+        ("a b\r\n", "a b"),
+        ("a b\n\n", "a b\n"),
+        ("a b\r", "a b\r"),
+        ("a b", "a b"),
+    ],
+)
+def test_strip_line_ending(text: str, expected: str) -> None:
+    """Exactly one trailing ``\\n`` or ``\\r\\n`` is removed."""
+    assert strip_line_ending(text) == expected
+
+
+def test_split_auth() -> None:
+    """A leading ``--auth`` takes the next three words; elsewhere it is just a word."""
+    assert split_auth(["--auth", "u", "h", "p", "status"]) == (
+        AuthPrefix("u", "h", "p"),
+        ["status"],
+    )
+    assert split_auth(["status", "--auth"]) == (None, ["status", "--auth"])
+    assert AuthPrefix("", "", "").anonymous
+    assert not AuthPrefix("u", "", "").anonymous
+    assert AuthPrefix("u", "h", "p").argv() == ["--auth", "u", "h", "p"]
+
+
+def test_split_auth_short() -> None:
+    """``--auth`` with fewer than three values is refused."""
+    with pytest.raises(BadAuthPrefix):
+        split_auth(["--auth", "u", "h"])
+
+
+@given(st.text())
+def test_never_raises(text: str) -> None:
+    """Any text splits into a list of strings, none containing a separating space at an end."""
+    words = split_command_line(text)
+    assert all(isinstance(w, str) for w in words)
+    assert "".join(words).count(" ") <= text.count(" ")
+
+
+_plain_word = st.text(st.characters(exclude_characters=' "\\', codec="utf-8"), min_size=1)
+_quotable = st.text(st.characters(exclude_characters='"\\', codec="utf-8"))
+
+
+@given(st.lists(_plain_word))
+def test_plain_words_round_trip(words: list[str]) -> None:
+    """Words without spaces or quotes, joined by spaces, split back into the same words."""
+    assert split_command_line(" ".join(words)) == words
+
+
+@given(st.lists(_quotable))
+def test_quoted_words_round_trip(words: list[str]) -> None:
+    """Quoted words (spaces allowed, no quotes or backslashes) split back unchanged."""
+    line = " ".join(f'"{w}"' for w in words)
+    assert split_command_line(line) == words
