@@ -1,9 +1,10 @@
 """Embedded store benchmark: commands per second as the store grows (SQLite).
 
 For each size N, a fresh SQLite store is filled with N accounts (each with a
-few roster items), then ``register``, ``check_password`` and ``get_roster``
-run through the embedded backend with a fixed number of calls in flight.
-Comparable rates across sizes show that lookups stay flat as the store grows.
+few roster items), then ``register``, ``check_account`` (a bare lookup),
+``check_password`` and ``get_roster`` run through the embedded backend with a
+fixed number of calls in flight.  Comparable rates across sizes show that
+lookups stay flat as the store grows.
 
     python3 bench/store_bench.py                  # 10k accounts
     python3 bench/store_bench.py --users 10000 --users 1000000
@@ -125,6 +126,13 @@ async def bench_size(
             assert ok is True
             return ok
 
+        async def exists(i: int) -> Any:
+            found = await backend.execute(
+                "check_account", {"user": f"u{picks[i]}", "host": HOST}, CALLER
+            )
+            assert found is True
+            return found
+
         async def roster(i: int) -> Any:
             items = await backend.execute(
                 "get_roster", {"user": f"u{picks[i]}", "host": HOST}, CALLER
@@ -134,6 +142,7 @@ async def bench_size(
 
         return {
             "register": await measure(args.calls, args.in_flight, register),
+            "check_account": await measure(args.calls, args.in_flight, exists),
             "check_password": await measure(args.calls, args.in_flight, check),
             "get_roster": await measure(args.calls, args.in_flight, roster),
         }
@@ -161,7 +170,7 @@ async def main(reactor: Any, args: argparse.Namespace) -> None:
     sizes = sorted(results)
     print()
     print(f"{'command/s':<16}" + "".join(f"{n:>14,}" for n in sizes))
-    for command in ("register", "check_password", "get_roster"):
+    for command in ("register", "check_account", "check_password", "get_roster"):
         print(f"{command:<16}" + "".join(f"{results[n][command]:>14,.0f}" for n in sizes))
 
 

@@ -29,6 +29,10 @@ from twisted.python.failure import Failure
 from twisted.web.resource import IResource
 from twisted.web.server import Site
 
+from gateway.backends.chain import ExecutorChain
+from gateway.backends.embedded.backend import EmbeddedBackend
+from gateway.backends.embedded.startup import open_store_sync
+from gateway.backends.embedded.store import Store
 from gateway.backends.interfaces import Backend
 from gateway.config.model import Config, ListenerConfig, RestOptions
 from gateway.engine.auth import Authenticator
@@ -38,11 +42,15 @@ from gateway.engine.dispatch import Engine
 from gateway.engine.permissions import Permissions
 from gateway.frontends.ctl.process import CtlProcessor
 from gateway.frontends.ctl.server import CtlFactory
+from gateway.frontends.health import HealthResource
 from gateway.frontends.jsonapi import JsonApiResource
-from gateway.frontends.rest import RestResource, StanzaSink
+from gateway.frontends.rest import RestResource
 from gateway.frontends.router import PrefixRouter
 from gateway.frontends.xmlrpc import XmlRpcResource
 from gateway.logs import LogLevelControl
+from gateway.xmpp.commands import StanzaCommands
+from gateway.xmpp.link import ComponentLink, health_check
+from gateway.xmpp.queue import SqlQueue, StoreInteractions
 
 __all__ = ["GatewayService", "build_service"]
 
@@ -140,7 +148,7 @@ class Frontends:
     authenticator: Authenticator
     permissions: Permissions
     reactor: Any
-    sink: StanzaSink | None = None
+    sink: ComponentLink | None = None
 
     def handler(self, name: str, engine: Engine, listener: ListenerConfig) -> IResource:
         """The resource for request handler ``name`` on ``listener``."""
@@ -185,31 +193,34 @@ class Frontends:
         if listener.module == "ejabberd_xmlrpc":
             root: IResource = self.handler("ejabberd_xmlrpc", engine, listener)
         else:
-            root = PrefixRouter(
-                [
-                    (path, self.handler(name, engine, listener))
-                    for path, name in listener.request_handlers
-                ]
-            )
+            handlers = [
+                (path, self.handler(name, engine, listener))
+                for path, name in listener.request_handlers
+            ]
+            if not any(path.rstrip("/") == "/health" for path, _ in listener.request_handlers):
+                health = HealthResource({"xmpp_component": health_check(self.sink)})
+                handlers.append(("/health", health))
+            root = PrefixRouter(handlers)
         site = Site(root)
         site.displayTracebacks = False
         return site
 
 
-def _make_backend(config: Config, reactor: Any, service: GatewayService) -> Backend:
-    if config.gateway.backend == "embedded":
-        from gateway.backends.embedded.backend import EmbeddedBackend
-        from gateway.backends.embedded.startup import open_store_sync
-
-        try:
-            store = open_store_sync(config.gateway.store, reactor)
-        except Exception as e:
-            raise SystemExit(
-                f"xmpp-gateway: cannot open the store {config.gateway.store}: {e}"
-            ) from None
-        service.addService(_StoreCloser(store))
-        return EmbeddedBackend(store, config.hosts, reactor, oauth_expire=config.oauth_expire)
-    raise NotImplementedError(f"backend {config.gateway.backend!r} is not available yet")
+def _make_backend(config: Config, reactor: Any, service: GatewayService) -> tuple[Backend, Store]:
+    if config.gateway.backend != "embedded":
+        raise SystemExit(
+            f"xmpp-gateway: gateway.backend: the {config.gateway.backend!r} backend is not "
+            "available in this version; use 'embedded'"
+        )
+    try:
+        store = open_store_sync(config.gateway.store, reactor)
+    except Exception as e:
+        raise SystemExit(
+            f"xmpp-gateway: cannot open the store {config.gateway.store}: {e}"
+        ) from None
+    service.addService(_StoreCloser(store))
+    backend = EmbeddedBackend(store, config.hosts, reactor, oauth_expire=config.oauth_expire)
+    return backend, store
 
 
 class _StoreCloser(MultiService):
@@ -231,8 +242,28 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
     for warning in config.warnings:
         log.warn("configuration: {warning}", warning=warning)
 
-    backend = _make_backend(config, reactor, service)
-    gateway_commands = GatewayCommands(config.hosts, levels)
+    backend, store = _make_backend(config, reactor, service)
+    link = None
+    component, limits = config.gateway.component, config.gateway.limits
+    if component is not None:
+        link = ComponentLink(
+            component,
+            SqlQueue(StoreInteractions(store)),
+            reactor,
+            max_bytes=limits.max_body_bytes,
+            max_depth=limits.max_xml_depth,
+        )
+        # added after the store, so it stops before the store closes
+        service.addService(link)
+    gateway_commands = ExecutorChain(
+        "gateway",
+        [
+            GatewayCommands(
+                config.hosts, levels, extra_status=link.status_lines if link else lambda: ()
+            ),
+            StanzaCommands(link, max_depth=limits.max_xml_depth),
+        ],
+    )
     permissions = Permissions.from_config(config)
     engine = Engine(
         Catalogue.load(config.gateway.api_profile),
@@ -243,7 +274,7 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
         alternative="ejabberd" if config.gateway.backend == "embedded" else None,
     )
     authenticator = Authenticator(backend, clock=reactor.seconds)
-    frontends = Frontends(config, engine, authenticator, permissions, reactor)
+    frontends = Frontends(config, engine, authenticator, permissions, reactor, sink=link)
 
     for listener in config.listen:
         service.add_listener(
@@ -258,7 +289,7 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
     service.add_listener(
         "gatewayctl socket",
         f"unix:{socket_path.replace(':', chr(92) + ':')}:mode=600:lockfile=1",
-        lambda: CtlFactory(processor),
+        lambda: CtlFactory(processor, reactor),
     )
     return service
 

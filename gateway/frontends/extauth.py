@@ -13,8 +13,10 @@ import struct
 from collections.abc import Awaitable, Callable
 
 from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.interfaces import IHalfCloseableProtocol
 from twisted.internet.protocol import Protocol
 from twisted.logger import Logger
+from zope.interface import implementer
 
 from gateway.backends.interfaces import Backend
 from gateway.engine.errors import CommandError
@@ -78,8 +80,13 @@ async def answer(backend: Backend, request: str) -> bool:
         return False
 
 
+@implementer(IHalfCloseableProtocol)
 class ExtauthProtocol(Protocol):
-    """Reads length-prefixed requests and writes the answers, in order."""
+    """Reads length-prefixed requests and writes the answers, in order.
+
+    Half-closeable: when the server closes our stdin, the answers still
+    pending are written before stdout closes.
+    """
 
     def __init__(self, backend: Backend, on_close: Callable[[], None] = lambda: None) -> None:
         self._backend = backend
@@ -115,6 +122,16 @@ class ExtauthProtocol(Protocol):
         if self.transport is not None:
             self.transport.write(struct.pack(">HH", 2, 1 if ok else 0))
 
+    def readConnectionLost(self) -> None:
+        # ejabberd closes stdin when it stops: finish pending answers first
+        self._tail.addBoth(self._close_output)
+
+    def _close_output(self, _: object) -> None:
+        if self.transport is not None:
+            self.transport.loseConnection()
+
+    def writeConnectionLost(self) -> None:
+        self.transport.loseConnection()  # type: ignore[union-attr]
+
     def connectionLost(self, reason: object = None) -> None:
-        # ejabberd closes stdin when it stops: finish pending answers, then exit
         self._tail.addBoth(lambda _: self._on_close())

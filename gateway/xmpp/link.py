@@ -43,7 +43,7 @@ from zope.interface import implementer
 
 from gateway import __version__
 from gateway.config.model import ComponentConfig
-from gateway.engine.errors import CommandError, Unavailable
+from gateway.engine.errors import CommandError, InternalError, Unavailable
 from gateway.xmpp.handlers import NS_PING, InboundHandlers, error_condition
 from gateway.xmpp.queue import OutboundQueue, QueueFull
 from gateway.xmpp.stanzas import (
@@ -62,11 +62,12 @@ from gateway.xmpp.stanzas import (
     to_element,
 )
 
-__all__ = ["NOT_CONFIGURED", "ComponentLink", "LinkState", "server_domain_of"]
+__all__ = ["NOT_CONFIGURED", "ComponentLink", "LinkState", "health_check", "server_domain_of"]
 
 log = Logger()
 
 SOFTWARE = ("xmpp-api-gateway", __version__)
+_ANSWER_MAX_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +92,16 @@ class LinkState:
 
 #: the state to report when no component is configured
 NOT_CONFIGURED = LinkState(connected=False, since=None, queued=0, configured=False)
+
+
+def health_check(link: ComponentLink | None) -> Callable[[], tuple[bool, dict[str, Any]]]:
+    """A ``/health`` check: healthy when the link is up or no component is configured."""
+
+    def check() -> tuple[bool, dict[str, Any]]:
+        state = link.state() if link is not None else NOT_CONFIGURED
+        return state.connected or not state.configured, state.as_dict()
+
+    return check
 
 
 def server_domain_of(component_jid: str) -> str:
@@ -144,6 +155,10 @@ class _ObservedEndpoint:
 
         return attempt.addErrback(failed)
 
+    def __repr__(self) -> str:
+        # ClientService names the endpoint in its own retry log line
+        return f"<XMPP component endpoint {self._link._where}>"
+
 
 class ComponentLink(MultiService):
     """The component connection, its durable outbound queue and its inbound handlers.
@@ -156,6 +171,9 @@ class ComponentLink(MultiService):
         jitter: random noise added to each retry delay (0..1 s by default).
         initial_delay, max_delay, factor: the exponential backoff.
         batch_size: stanzas written between two confirmation pings.
+        window: batches that may await their ping at once; the pump pauses
+            beyond that, which bounds how many stanzas a dropped link can
+            duplicate.
         ping_timeout: seconds without a ping answer after which the stream is
             considered dead and reconnected.
         handshake_timeout: seconds a connection may take to authenticate.
@@ -176,6 +194,7 @@ class ComponentLink(MultiService):
         max_delay: float = 60.0,
         factor: float = 1.5,
         batch_size: int = 100,
+        window: int = 4,
         ping_timeout: float = 60.0,
         handshake_timeout: float = 30.0,
         server_domain: str | None = None,
@@ -192,6 +211,7 @@ class ComponentLink(MultiService):
         self._clock = reactor
         self._backoff = backoffPolicy(initial_delay, max_delay, factor, jitter)
         self._batch_size = batch_size
+        self._window = window
         self._ping_timeout = ping_timeout
         self._handshake_timeout = handshake_timeout
         self._max_bytes = max_bytes
@@ -247,8 +267,8 @@ class ComponentLink(MultiService):
             link = f"not connected to {self._where} since {_utc(state.since)}"
         return [
             f"XMPP component {self.jid}: {link}",
-            f"XMPP component {self.jid}: {state.queued} stanzas queued, "
-            f"{state.bounced} stanza errors bounced",
+            f"XMPP component {self.jid}: {_count(state.queued, 'stanza')} queued, "
+            f"{_count(state.bounced, 'stanza error')} bounced",
         ]
 
     def submit(self, element: etree._Element | domish.Element | str) -> Deferred[None]:
@@ -367,9 +387,9 @@ class ComponentLink(MultiService):
         # what was confirmed has left (or is leaving) the queue; all else is sent again
         self._session = _Session(xs, sent_upto=self._confirmed_upto)
         log.info(
-            "XMPP component {jid}: authenticated, {queued} stanzas queued",
+            "XMPP component {jid}: authenticated, {queued} queued",
             jid=self.jid,
-            queued=self._queued,
+            queued=_count(self._queued, "stanza"),
         )
         self._kick()
 
@@ -450,7 +470,7 @@ class ComponentLink(MultiService):
 
     async def _pump(self, session: _Session) -> None:
         try:
-            while session.open:
+            while session.open and len(session.pings) < self._window:
                 session.again = False
                 batch = await self._queue.peek(session.sent_upto, self._batch_size)
                 if not session.open:
@@ -527,12 +547,19 @@ class ComponentLink(MultiService):
             if ping[1].active():
                 ping[1].cancel()
             self._confirm(upto)
+            self._kick()  # the window has room again
             return True
         pending = self._pending_iqs.get(iq_id)
         if pending is None or not _same_jid(iq.getAttribute("from"), pending.target):
             return False
         del self._pending_iqs[iq_id]
-        pending.deferred.callback(_answer_text(iq, pending.caller_id))
+        try:
+            text = _answer_text(iq, pending.caller_id)
+        except Exception:
+            log.failure("XMPP component {jid}: cannot read an IQ answer", jid=self.jid)
+            pending.deferred.errback(InternalError())
+        else:
+            pending.deferred.callback(text)
         return True
 
     def _bounce(self, stanza: domish.Element) -> None:
@@ -566,7 +593,9 @@ def _same_jid(answer_from: str | None, target: str | None) -> bool:
 
 
 def _answer_text(iq: domish.Element, caller_id: str | None) -> str:
-    root = restamp(parse_xml(iq.toXml(), max_depth=1024), NS_CLIENT)
+    # an answer from the server is not size-checked like caller input; lxml still
+    # refuses pathological trees (no huge_tree)
+    root = restamp(parse_xml(iq.toXml(), max_bytes=_ANSWER_MAX_BYTES, max_depth=10000), NS_CLIENT)
     if caller_id is None:
         del root.attrib["id"]
     else:
@@ -578,6 +607,10 @@ def _answer_text(iq: domish.Element, caller_id: str | None) -> str:
 def _drop(xs: xmlstream.XmlStream) -> None:
     if xs.transport is not None:
         xs.transport.loseConnection()
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _utc(when: float) -> str:

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol, TypeVar
 
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, DeferredLock, ensureDeferred, fail, succeed
 
 __all__ = [
     "MemoryQueue",
@@ -157,6 +157,8 @@ class SqlQueue:
         paramstyle: ``"qmark"`` (sqlite3) or ``"pyformat"``/``"format"`` (psycopg2),
             used when the interaction gets a DB-API cursor.
         now: the clock for the ``created`` column.
+        create: run :meth:`create_table` before the first operation, so the
+            queue works on a database nobody prepared for it.
     """
 
     def __init__(
@@ -164,12 +166,32 @@ class SqlQueue:
         pool: Interactions,
         paramstyle: str = "qmark",
         now: Callable[[], float] = time.time,
+        *,
+        create: bool = True,
     ) -> None:
         if paramstyle not in ("qmark", "pyformat", "format"):
             raise ValueError(f"unsupported paramstyle {paramstyle!r}")
         self._pool = pool
         self._paramstyle = paramstyle
         self._now = now
+        self._table_ready = not create
+        self._creating = DeferredLock()
+
+    def _run(self, interaction: Callable[..., T], *args: Any) -> Deferred[T]:
+        if self._table_ready:
+            return self._pool.runInteraction(interaction, *args)
+        return ensureDeferred(self._run_after_create(interaction, *args))
+
+    async def _run_after_create(self, interaction: Callable[..., T], *args: Any) -> T:
+        await self._creating.acquire()
+        try:
+            if not self._table_ready:
+                await self._pool.runInteraction(self.create_table)
+                self._table_ready = True
+        finally:
+            self._creating.release()
+        result: T = await self._pool.runInteraction(interaction, *args)
+        return result
 
     @staticmethod
     def create_table(txn: Any) -> None:
@@ -178,7 +200,7 @@ class SqlQueue:
             txn.execute(statement)
 
     def append(self, stanza_xml: str, limit: int | None = None) -> Deferred[int]:
-        return self._pool.runInteraction(self._append, stanza_xml, limit, self._now())
+        return self._run(self._append, stanza_xml, limit, self._now())
 
     def _append(self, txn: Any, stanza_xml: str, limit: int | None, created: float) -> int:
         sql = _Statements(txn, self._paramstyle)
@@ -199,7 +221,7 @@ class SqlQueue:
         return int(new_id)
 
     def peek(self, after_id: int, limit: int) -> Deferred[list[tuple[int, str]]]:
-        return self._pool.runInteraction(self._peek, after_id, limit)
+        return self._run(self._peek, after_id, limit)
 
     def _peek(self, txn: Any, after_id: int, limit: int) -> list[tuple[int, str]]:
         rows = _Statements(txn, self._paramstyle).rows(
@@ -208,7 +230,7 @@ class SqlQueue:
         return [(int(row[0]), str(row[1])) for row in rows]
 
     def confirm(self, upto_id: int) -> Deferred[int]:
-        return self._pool.runInteraction(self._confirm, upto_id)
+        return self._run(self._confirm, upto_id)
 
     def _confirm(self, txn: Any, upto_id: int) -> int:
         return max(
@@ -219,7 +241,7 @@ class SqlQueue:
         )
 
     def count(self) -> Deferred[int]:
-        return self._pool.runInteraction(self._count)
+        return self._run(self._count)
 
     def _count(self, txn: Any) -> int:
         return int(_Statements(txn, self._paramstyle).scalar(f"SELECT COUNT(*) FROM {TABLE}"))
@@ -230,8 +252,7 @@ class StoreInteractions:
 
     This fits the embedded store: ``SqlQueue(StoreInteractions(store))``
     runs every queue operation in the store's own write transactions (with
-    its locking and retries), and ``store.write(SqlQueue.create_table)``
-    creates the tables.
+    its locking and retries); the tables are created on first use.
     """
 
     def __init__(self, store: Any) -> None:

@@ -1,23 +1,24 @@
-"""Private ejabberd and Prosody servers from the Debian packages, on loopback, for integration tests.
+"""Private ejabberd and Prosody servers from Debian packages, on loopback, for integration tests.
 
 Each server lives in its own temporary directory (configuration, database, logs), listens on
 127.0.0.1 only, on free ports, and runs as the user running the tests.  The system services of
 the packages are never touched.
 
 ejabberd is started the way ``ejabberdctl foreground`` starts it, but with ``erl`` called
-directly: the Debian script insists on switching to the ``ejabberd`` user, which could not
-read a test's files (for example the gateway's store that an extauth program opens).  Erlang
-distribution runs without epmd (``-erl_epmd_port``), on a loopback port, with a private
-cookie, so no epmd daemon is ever started and nothing is left behind.  Administration
-commands (``register``, ``status``, ``stop`` …) go through the same ``ejabberd_ctl`` module
-that ``ejabberdctl`` uses.
+directly: the Debian script insists on switching to the ``ejabberd`` user (and refuses any
+other caller than root), and that user could not read a test's files (for example the
+gateway's store that an extauth program opens).  Erlang distribution runs without epmd
+(``-erl_epmd_port``), on a loopback port, with a private cookie, so no epmd daemon is ever
+started and nothing is left behind.  Administration commands (``register``, ``status`` …) go
+through the same ``ejabberd_ctl`` module that ``ejabberdctl`` uses.
 
 Prosody runs in the foreground with a private configuration file; when the tests run as
 root the file sets ``run_as_root`` so that Prosody and ``prosodyctl`` stay the same user.
 
 Every server can be stopped and started again with its data kept (``stop``/``start``), and is
-removed with its directory by ``close`` (or leaving its ``with`` block).  All processes run in
-their own process group, which is killed at the end so that no child survives.
+removed with its directory by ``close`` (or leaving its ``with`` block).  Stopping sends
+SIGTERM (a clean shutdown for both servers), then kills the server's process group and every
+process that inherited its marker variable, so no helper (e.g. an extauth program) survives.
 """
 
 from __future__ import annotations
@@ -37,8 +38,9 @@ from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
 from types import TracebackType
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
+import pytest
 import yaml
 
 from tests.integration.daemon import free_port
@@ -53,6 +55,7 @@ __all__ = [
     "ejabberd_erl_libs",
     "missing_ejabberd",
     "missing_prosody",
+    "require",
 ]
 
 LOOPBACK = "127.0.0.1"
@@ -101,6 +104,18 @@ def missing_prosody() -> str | None:
     return None
 
 
+def require(reason: str | None) -> None:
+    """Go on when ``reason`` is None; else skip the test, or fail it when ``CI`` is set.
+
+    CI installs the servers, so a missing one there is a broken setup, not a reason to skip.
+    """
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason} (CI is set: the integration tests must run)", pytrace=False)
+    pytest.skip(reason)
+
+
 def _accepts(port: int, timeout: float = 0.5) -> bool:
     """Whether something accepts TCP connections on loopback ``port``."""
     try:
@@ -112,7 +127,7 @@ def _accepts(port: int, timeout: float = 0.5) -> bool:
 
 def _marked_processes(workdir: str) -> list[int]:
     """Live processes (not zombies) whose environment names ``workdir`` as their server's."""
-    marker = f"{MARKER}={workdir}".encode() + b"\0"
+    marker = b"\0" + f"{MARKER}={workdir}".encode() + b"\0"
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
@@ -122,7 +137,7 @@ def _marked_processes(workdir: str) -> list[int]:
             state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
         except (OSError, IndexError):
             continue
-        if marker in environ and state not in ("Z", "X"):
+        if marker in b"\0" + environ and state not in ("Z", "X"):
             found.append(int(entry.name))
     return found
 
@@ -143,6 +158,7 @@ class XmppServer:
     """
 
     product: ClassVar[str] = "XMPP server"
+    kind: ClassVar[str] = "xmpp"
     start_timeout: ClassVar[float] = 60.0
     stop_timeout: ClassVar[float] = 20.0
 
@@ -174,6 +190,8 @@ class XmppServer:
         self._parent_dir = parent_dir
         self._extra_env = dict(env or {})
         self._workdir: Path | None = None
+        # Kept after close() so that leftover_processes() can still look for stragglers.
+        self._marker: str | None = None
         self._process: subprocess.Popen[bytes] | None = None
         self._started_once = False
 
@@ -200,10 +218,12 @@ class XmppServer:
         if self.running:
             raise ServerError(f"{self.product} is already running")
         if self._workdir is None:
-            self._workdir = Path(tempfile.mkdtemp(prefix=f"{self.kind}-test-", dir=self._parent_dir))
+            self._workdir = Path(
+                tempfile.mkdtemp(prefix=f"{self.kind}-test-", dir=self._parent_dir)
+            )
+            self._marker = str(self._workdir)
             self._prepare()
-        console = open(self.workdir / "console.log", "ab")  # noqa: SIM115 - owned by the child
-        try:
+        with open(self.workdir / "console.log", "ab") as console:
             self._process = subprocess.Popen(
                 self._command(),
                 cwd=self.workdir,
@@ -211,10 +231,9 @@ class XmppServer:
                 stdin=subprocess.DEVNULL,
                 stdout=console,
                 stderr=subprocess.STDOUT,
+                # A group of its own: stopping it never signals the test process.
                 start_new_session=True,
             )
-        finally:
-            console.close()
         try:
             self._wait_until_ready()
             if not self._started_once:
@@ -247,7 +266,7 @@ class XmppServer:
 
     def leftover_processes(self) -> list[int]:
         """Live processes started for this server (they carry its marker in their environment)."""
-        return [] if self._workdir is None else _marked_processes(str(self._workdir))
+        return [] if self._marker is None else _marked_processes(self._marker)
 
     def _kill_all(self, process: subprocess.Popen[bytes]) -> None:
         try:
@@ -275,8 +294,12 @@ class XmppServer:
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
 
-    def __enter__(self) -> XmppServer:
-        self.start()
+    def __enter__(self) -> Self:
+        try:
+            self.start()
+        except BaseException:
+            self.close()  # __exit__ will not run
+            raise
         return self
 
     def __exit__(
@@ -317,8 +340,6 @@ class XmppServer:
 
     # -- what each server defines ----------------------------------------------------------
 
-    kind: ClassVar[str] = "xmpp"
-
     def _prepare(self) -> None:
         """Write the configuration into the fresh work directory."""
         raise NotImplementedError
@@ -333,10 +354,15 @@ class XmppServer:
         return env
 
     def _is_serving(self) -> bool:
-        """Whether the started server answers (beyond accepting TCP on its ports)."""
+        """Whether the started server answers (beyond accepting TCP on its ports).
+
+        Raises ServerError when it is clear that it never will.
+        """
         return True
 
     def _ask_to_stop(self, process: subprocess.Popen[bytes]) -> None:
+        # Both servers shut down cleanly on SIGTERM (for ejabberd the Erlang VM runs
+        # init:stop(), as ``ejabberdctl stop`` does, a second sooner).
         process.terminate()
 
     def _log_files(self) -> Sequence[str]:
@@ -579,10 +605,6 @@ class EjabberdServer(XmppServer):
         result = self.ctl_result("status", timeout=15)
         return result.returncode == 0 and "status: started" in result.stdout
 
-    def _ask_to_stop(self, process: subprocess.Popen[bytes]) -> None:
-        if self.ctl_result("stop", timeout=15).returncode != 0:
-            process.terminate()
-
     def _log_files(self) -> Sequence[str]:
         return ("console.log", "logs/error.log", "logs/ejabberd.log")
 
@@ -715,6 +737,13 @@ class ProsodyServer(XmppServer):
         if result.returncode != 0:
             raise ServerError(f"prosodyctl register {user} failed: {result.stdout}")
         self.users[user] = password
+
+    def _is_serving(self) -> bool:
+        # Prosody keeps running when it cannot bind a port; another process may hold it.
+        errors = self.workdir / "prosody.err"
+        if errors.exists() and "Failed to open server port" in errors.read_text():
+            raise ServerError(f"Prosody could not open its ports:\n{self.log_text()}")
+        return True
 
     def _log_files(self) -> Sequence[str]:
         return ("console.log", "prosody.err", "prosody.log")

@@ -95,11 +95,11 @@ def _client(jid: str, password: str) -> slixmpp.ClientXMPP:
 
 
 async def _log_in(client: slixmpp.BaseXMPP, host: str, port: int, timeout: float) -> None:
-    """Connect and wait until the session starts.
+    """Connect ``client`` and wait until its session starts.
 
     Raises LoginRefused when the server rejects the credentials, ConnectionError when it
     cannot be reached or closes the stream first, TimeoutError when nothing is decided in time.
-    Leaves slixmpp's own retry loop out: each call makes one attempt.
+    Each call makes one attempt: slixmpp's own retry loop, with its growing back-off, is cut.
     """
     loop = asyncio.get_running_loop()
     outcome: asyncio.Future[BaseException | None] = loop.create_future()
@@ -108,23 +108,36 @@ async def _log_in(client: slixmpp.BaseXMPP, host: str, port: int, timeout: float
         if not outcome.done():
             outcome.set_result(result)
 
+    def started(_: Any) -> None:
+        settle(None)
+
+    def refused(_: Any) -> None:
+        settle(LoginRefused(str(client.boundjid)))
+
     def unreachable(reason: Any) -> None:
         client.cancel_connection_attempt()
         settle(ConnectionError(f"cannot reach {host}:{port}: {reason}"))
 
-    client.add_event_handler("session_start", lambda _: settle(None))
-    client.add_event_handler("failed_all_auth", lambda _: settle(LoginRefused(str(client.boundjid))))
-    client.add_event_handler("connection_failed", unreachable)
-    client.add_event_handler(
-        "disconnected",
-        lambda reason: settle(ConnectionError(f"stream closed before login: {reason}")),
-    )
-    client.connect(host, port)
+    def closed(reason: Any) -> None:
+        settle(ConnectionError(f"stream closed before login: {reason}"))
+
+    handlers: list[tuple[str, Callable[[Any], None]]] = [
+        ("session_start", started),
+        ("failed_all_auth", refused),
+        ("connection_failed", unreachable),
+        ("disconnected", closed),
+    ]
+    for name, handler in handlers:
+        client.add_event_handler(name, handler)
     try:
-        error = await asyncio.wait_for(outcome, timeout)
-    except TimeoutError:
-        await _close(client)
-        raise TimeoutError(f"no login decision from {host}:{port} in {timeout}s") from None
+        client.connect(host, port)
+        try:
+            error = await asyncio.wait_for(outcome, timeout)
+        except TimeoutError:
+            error = TimeoutError(f"no login decision from {host}:{port} in {timeout}s")
+    finally:
+        for name, handler in handlers:
+            client.del_event_handler(name, handler)
     if error is not None:
         await _close(client)
         raise error
@@ -181,9 +194,7 @@ def send_as_component(
     async def attempt() -> None:
         component = slixmpp.ComponentXMPP(domain, secret, host, port)
         await _log_in(component, host, port, timeout)
-        message = component.make_message(
-            mto=to, mbody=body, mtype="chat", mfrom=sender or domain
-        )
+        message = component.make_message(mto=to, mbody=body, mtype="chat", mfrom=sender or domain)
         if origin_id is not None:
             ET.SubElement(message.xml, ORIGIN_ID, {"id": origin_id})
         message.send()
@@ -381,32 +392,32 @@ class Receiver:
         self._loop = asyncio.get_running_loop()
         self._stop = asyncio.Event()
         stopping = asyncio.ensure_future(self._stop.wait())
+        # One client for the whole life: slixmpp reconnects an existing client cleanly.
+        client = self._client = _client(self.jid, self.password)
+        client.add_event_handler("message", self._record)
+        client.add_event_handler("session_start", lambda _: client.send_presence())
         first = True
-        while not self._stop.is_set():
-            client = _client(self.jid, self.password)
-            client.add_event_handler("message", self._record)
-            client.add_event_handler("session_start", lambda _, c=client: c.send_presence())
-            self._client = client
-            try:
-                await _log_in(client, self.host, self.port, self.timeout)
-            except (ConnectionError, TimeoutError, LoginRefused) as e:
-                if first or isinstance(e, LoginRefused) or not self.reconnect:
-                    with self._changed:
-                        self._failure = e
-                    raise
+        try:
+            while not self._stop.is_set():
+                try:
+                    await _log_in(client, self.host, self.port, self.timeout)
+                except (ConnectionError, TimeoutError, LoginRefused) as e:
+                    if first or isinstance(e, LoginRefused) or not self.reconnect:
+                        with self._changed:
+                            self._failure = e
+                        raise
+                    await asyncio.wait([stopping], timeout=self.retry_delay)
+                    continue
+                first = False
+                self._set_online(True)
+                await asyncio.wait(
+                    [stopping, asyncio.ensure_future(client.disconnected)],
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                self._set_online(False)
+                if self._stop.is_set() or not self.reconnect:
+                    break
                 await asyncio.wait([stopping], timeout=self.retry_delay)
-                continue
-            first = False
-            self._set_online(True)
-            await asyncio.wait(
-                [stopping, asyncio.ensure_future(client.disconnected)],
-                return_when=asyncio.FIRST_COMPLETED,
-            )
-            self._set_online(False)
-            if self._stop.is_set():
-                await _close(client)
-                break
-            if not self.reconnect:
-                break
-            await asyncio.wait([stopping], timeout=self.retry_delay)
-        stopping.cancel()
+        finally:
+            await _close(client)
+            stopping.cancel()

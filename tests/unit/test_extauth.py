@@ -133,3 +133,10 @@ class ExtauthTests(SynchronousTestCase):
         """When ejabberd closes our stdin, the program is told to exit."""
         self.protocol.connectionLost(None)
         self.assertEqual(self.closed, [True])
+
+    def test_stdin_closed_finishes_answers(self) -> None:
+        """Closing our stdin still lets pending answers out, then closes stdout."""
+        self.protocol.dataReceived(frame("isuser:alice:localhost"))
+        self.protocol.readConnectionLost()
+        self.assertEqual(self.transport.value(), struct.pack(">HH", 2, 1))
+        self.assertTrue(self.transport.disconnecting)

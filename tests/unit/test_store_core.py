@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
 import tempfile
 from pathlib import Path
@@ -72,16 +73,19 @@ def test_packaged_schema_starts_at_v1() -> None:
     assert "CREATE TABLE accounts" in steps[0][1]
 
 
-def _schema_dir(*files: tuple[str, str]) -> Path:
-    directory = Path(tempfile.mkdtemp(prefix="gateway-schema-"))
+def _schema_dir(base: Path, *files: tuple[str, str]) -> Path:
+    """A fresh directory under ``base`` holding the given schema files."""
+    directory = Path(tempfile.mkdtemp(prefix="schema-", dir=base))
     for name, text in files:
         (directory / name).write_text(text)
     return directory
 
 
-def test_missing_upgrade_is_an_error() -> None:
+def test_missing_upgrade_is_an_error(tmp_path: Path) -> None:
     """A gap in the upgrade files (v1, v3) is reported instead of skipped."""
-    source = _schema_dir(("v1.sql", "CREATE TABLE a (x TEXT);"), ("upgrade-v3.sql", "SELECT 1;"))
+    source = _schema_dir(
+        tmp_path, ("v1.sql", "CREATE TABLE a (x TEXT);"), ("upgrade-v3.sql", "SELECT 1;")
+    )
     with pytest.raises(SchemaError, match="v2 is missing"):
         schema_steps(source)
 
@@ -91,6 +95,11 @@ def test_missing_upgrade_is_an_error() -> None:
 
 class StoreTests(Mixin):
     """Behaviour every engine must share (mixed into trial test cases)."""
+
+    def _scratch(self) -> Path:
+        directory = tempfile.mkdtemp(prefix="gateway-schema-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        return Path(directory)
 
     async def test_fresh_store_has_latest_schema(self) -> None:
         """Opening an empty database creates the schema and records its version."""
@@ -133,13 +142,23 @@ class StoreTests(Mixin):
         v1 = ("v1.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);")
         v2 = ("upgrade-v2.sql", "ALTER TABLE notes ADD COLUMN tag TEXT NOT NULL DEFAULT 'x';")
         await self.store.write(lambda tx: tx.execute("DROP TABLE schema_version"))
-        await self.store.write(lambda tx: migrate(tx, NOW, _schema_dir(v1)))
+        await self.store.write(lambda tx: migrate(tx, NOW, _schema_dir(self._scratch(), v1)))
         await self.store.write(
             lambda tx: tx.execute("INSERT INTO notes (id, body) VALUES (?, ?)", (1, "kept"))
         )
-        assert await self.store.write(lambda tx: migrate(tx, NOW, _schema_dir(v1, v2))) == 2
+        assert (
+            await self.store.write(
+                lambda tx: migrate(tx, NOW, _schema_dir(self._scratch(), v1, v2))
+            )
+            == 2
+        )
         # running it again is a no-op
-        assert await self.store.write(lambda tx: migrate(tx, NOW, _schema_dir(v1, v2))) == 2
+        assert (
+            await self.store.write(
+                lambda tx: migrate(tx, NOW, _schema_dir(self._scratch(), v1, v2))
+            )
+            == 2
+        )
         rows = await self.store.read(lambda tx: tx.all("SELECT id, body, tag FROM notes"))
         assert rows == [(1, "kept", "x")]
 
@@ -148,9 +167,11 @@ class StoreTests(Mixin):
         v1 = ("v1.sql", "CREATE TABLE notes (id INTEGER PRIMARY KEY);")
         bad = ("upgrade-v2.sql", "CREATE TABLE extra (x TEXT); THIS IS NOT SQL;")
         await self.store.write(lambda tx: tx.execute("DROP TABLE schema_version"))
-        await self.store.write(lambda tx: migrate(tx, NOW, _schema_dir(v1)))
+        await self.store.write(lambda tx: migrate(tx, NOW, _schema_dir(self._scratch(), v1)))
         with pytest.raises(Exception):  # noqa: B017 - each driver raises its own syntax error
-            await self.store.write(lambda tx: migrate(tx, NOW, _schema_dir(v1, bad)))
+            await self.store.write(
+                lambda tx: migrate(tx, NOW, _schema_dir(self._scratch(), v1, bad))
+            )
         version = await self.store.read(
             lambda tx: tx.scalar("SELECT MAX(version) FROM schema_version")
         )
@@ -169,7 +190,37 @@ class StoreTests(Mixin):
             await self.store.write(lambda tx: migrate(tx, NOW))
 
 
-class TestStoreSQLite(StoreTests, SQLiteCase):
+#: tables that upgrade-v2.sql adds, children first
+V2_TABLES = (
+    "muc_nicks", "muc_subscribers", "muc_affiliations", "muc_room_options", "muc_rooms",
+    "srg_members", "srg_displayed", "srg_groups",
+)  # fmt: skip
+
+
+def _back_to_v1(tx: Tx) -> None:
+    for table in V2_TABLES:
+        tx.execute(f"DROP TABLE {table}")
+    tx.execute("DELETE FROM schema_version WHERE version > 1")
+
+
+class ReopenTests(Mixin):
+    """For stores that outlive their Store object (files and PostgreSQL)."""
+
+    async def test_v1_store_upgraded_on_open(self) -> None:
+        """A store left at schema v1 gets the packaged upgrades when opened, data kept."""
+        await self.register("old")
+        await self.store.write(_back_to_v1)
+        self.store.close()
+        upgraded = await self.open_store()
+        versions = await upgraded.read(
+            lambda tx: tx.all("SELECT version FROM schema_version ORDER BY version")
+        )
+        assert [v for (v,) in versions] == list(range(1, latest_version() + 1))
+        assert await upgraded.read(lambda tx: tx.all("SELECT username FROM accounts")) == [("old",)]
+        assert await upgraded.read(lambda tx: tx.scalar("SELECT COUNT(*) FROM srg_groups")) == 0
+
+
+class TestStoreSQLite(ReopenTests, StoreTests, SQLiteCase):
     async def test_file_and_directory_created_with_wal(self) -> None:
         """``sqlite:PATH`` creates the missing directory and uses WAL with synchronous=FULL."""
         path = self.dsn()[len("sqlite:") :]
@@ -197,7 +248,7 @@ class TestStoreMemory(StoreTests, MemoryCase):
         assert await again.read(lambda tx: tx.all("SELECT username FROM accounts")) == []
 
 
-class TestStorePostgres(StoreTests, PostgresCase):
+class TestStorePostgres(ReopenTests, StoreTests, PostgresCase):
     pass
 
 

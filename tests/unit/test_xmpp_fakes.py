@@ -8,13 +8,17 @@ connection, reads what the link wrote as domish elements and feeds answers.
 
 from __future__ import annotations
 
+import shutil
 import sqlite3
+import tempfile
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.error import ConnectionDone, ConnectionRefusedError
-from twisted.internet.testing import MemoryReactorClock, StringTransport
+from twisted.internet.testing import EventLoggingObserver, MemoryReactorClock, StringTransport
+from twisted.logger import globalLogPublisher
 from twisted.python.failure import Failure
 from twisted.trial.unittest import SynchronousTestCase
 from twisted.words.protocols.jabber.xmlstream import hashPassword
@@ -35,6 +39,21 @@ def component_config(**overrides: Any) -> ComponentConfig:
     values: dict[str, Any] = {"jid": COMPONENT, "secret": SECRET, "from_policy": "pass"}
     values.update(overrides)
     return ComponentConfig(**values)
+
+
+def temp_dir(test: SynchronousTestCase) -> Path:
+    """A fresh directory removed after ``test`` (trial's mktemp writes below the cwd)."""
+    path = Path(tempfile.mkdtemp(prefix="xmpp-test-"))
+    test.addCleanup(shutil.rmtree, path, True)
+    return path
+
+
+def capture_log(test: SynchronousTestCase) -> EventLoggingObserver:
+    """Collect the log events emitted during ``test``."""
+    events = EventLoggingObserver()
+    globalLogPublisher.addObserver(events)
+    test.addCleanup(globalLogPublisher.removeObserver, events)
+    return events
 
 
 class Connection:
@@ -89,8 +108,7 @@ class Connection:
 
     def answer(self, iq: domish.Element, kind: str = "result", payload: str = "") -> None:
         self.feed(
-            f"<iq type='{kind}' id='{iq['id']}' from='{iq['to']}' to='{iq['from']}'>"
-            f"{payload}</iq>"
+            f"<iq type='{kind}' id='{iq['id']}' from='{iq['to']}' to='{iq['from']}'>{payload}</iq>"
         )
 
     def drop(self, reason: Exception | None = None) -> None:

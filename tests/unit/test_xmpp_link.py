@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from lxml import etree
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
-from twisted.internet.testing import EventLoggingObserver, MemoryReactorClock
-from twisted.logger import formatEvent, globalLogPublisher
+from twisted.internet.testing import MemoryReactorClock
+from twisted.logger import formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.engine.errors import BadRequest, Unavailable
-from gateway.xmpp.link import NOT_CONFIGURED, ComponentLink, server_domain_of
+from gateway.xmpp.link import NOT_CONFIGURED, ComponentLink, health_check, server_domain_of
 from gateway.xmpp.queue import MemoryQueue, OutboundQueue, SqlQueue
 from gateway.xmpp.stanzas import FromRefused, InvalidStanza
 
@@ -22,9 +21,11 @@ from .test_xmpp_fakes import (
     FakeServer,
     SyncPool,
     bodies,
+    capture_log,
     component_config,
     is_ping,
     stanzas,
+    temp_dir,
 )
 
 
@@ -94,12 +95,24 @@ class HandshakeTests(LinkTestCase):
         )
         lines = link.status_lines()
         self.assertIn(f"XMPP component {COMPONENT}: connected to 127.0.0.1:5347 since", lines[0])
-        self.assertIn("1 stanzas queued", lines[1])
+        self.assertIn("1 stanza queued, 0 stanza errors bounced", lines[1])
         self.assertEqual(NOT_CONFIGURED.as_dict()["configured"], False)
+
+    def test_health_check(self) -> None:
+        """The health check is healthy when up or unconfigured, unhealthy when down."""
+        self.assertEqual(health_check(None)(), (True, NOT_CONFIGURED.as_dict()))
+        link = self.make_link()
+        healthy, details = health_check(link)()
+        self.assertEqual(
+            (healthy, details["connected"], details["configured"]), (False, False, True)
+        )
+        self.server.connect()
+        healthy, details = health_check(link)()
+        self.assertEqual((healthy, details["connected"], details["queued"]), (True, True, 0))
 
     def test_refused_handshake_backs_off(self) -> None:
         """A stream refused at the handshake is retried with a growing delay, logged once."""
-        events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        events = capture_log(self)
         self.make_link(secret="wrong")
         delays = []
         for _ in range(3):
@@ -117,9 +130,7 @@ class HandshakeTests(LinkTestCase):
             self.assertEqual(self.server.attempts, before + 1)
         self.assertLess(delays[0], delays[1])
         self.assertLess(delays[1], delays[2])
-        failures = [
-            formatEvent(e) for e in events if "handshake failed" in formatEvent(e)
-        ]
+        failures = [formatEvent(e) for e in events if "handshake failed" in formatEvent(e)]
         self.assertEqual(len(failures), 3)
         self.assertIn("stream error not-authorized", failures[0])
 
@@ -175,7 +186,7 @@ class ReconnectTests(LinkTestCase):
 
     def test_each_state_change_logged_once(self) -> None:
         """Connecting, failure, retry, connected, authenticated and lost each log one line."""
-        events = EventLoggingObserver.createWithCleanup(self, globalLogPublisher)
+        events = capture_log(self)
         self.make_link()
         self.server.refuse()
         self.reactor.advance(1.75)
@@ -278,9 +289,7 @@ class DeliveryTests(LinkTestCase):
         self.reactor.advance(2)
         _, sent = self.server.connect()
         again = stanzas(sent)[0]
-        ids = [
-            [c["id"] for c in e.elements() if c.uri == "urn:xmpp:sid:0"] for e in (first, again)
-        ]
+        ids = [[c["id"] for c in e.elements() if c.uri == "urn:xmpp:sid:0"] for e in (first, again)]
         self.assertEqual(len(ids[0]), 1)
         self.assertEqual(ids[0], ids[1])
 
@@ -310,6 +319,23 @@ class DeliveryTests(LinkTestCase):
         self.assertEqual(self.successResultOf(self.queue.count()), 3)
         connection.answer_pings(sent)
         self.assertEqual(self.successResultOf(self.queue.count()), 0)
+
+    def test_window_bounds_unconfirmed(self) -> None:
+        """No more than `window` batches await confirmation; an answer lets the next one go."""
+        link = ComponentLink(
+            component_config(), self.queue, self.reactor, jitter=lambda: 0, batch_size=2, window=2
+        )
+        link.startService()
+        self.addCleanup(link.stopService)
+        for n in range(7):
+            self.submit(link, message(f"m{n}"))
+        connection, sent = self.server.connect()
+        self.assertEqual(bodies(sent), ["m0", "m1", "m2", "m3"])
+        connection.answer_pings(sent[:3])
+        more = connection.read()
+        self.assertEqual(bodies(more), ["m4", "m5"])
+        connection.answer_pings(sent + more)
+        self.assertEqual(bodies(connection.read()), ["m6"])
 
     def test_later_ping_answer_confirms_earlier(self) -> None:
         """When a later ping is answered first, everything before it is confirmed."""
@@ -368,27 +394,33 @@ class DeliveryTests(LinkTestCase):
         self.failureResultOf(link.submit(message("x")), Unavailable)
         self.flushLoggedErrors(OSError)
 
-    def test_cancelled_submit_still_queued(self) -> None:
-        """Cancelling submit's Deferred (the client left) does not lose a stanza being stored."""
-        pending: Deferred[int] = Deferred()
+    def test_cancelled_submit_still_sent(self) -> None:
+        """Cancelling submit's Deferred (the client left) does not stop a stanza being stored.
+
+        The slow queue stores when ``commit`` fires, whatever happened to the
+        Deferred it returned, as a database thread would.
+        """
+        commit: Deferred[None] = Deferred()
 
         class Slow(MemoryQueue):
             def append(self, stanza_xml: str, limit: int | None = None) -> Deferred[int]:
-                stored = super().append(stanza_xml, limit)
-                return stored.addCallback(lambda n: pending.addCallback(lambda _: n))
+                stored: Deferred[int] = Deferred()
+                store = MemoryQueue.append
+                commit.addCallback(lambda _: store(self, stanza_xml, limit).chainDeferred(stored))
+                return stored
 
-        queue = Slow()
-        link = self.make_link(queue=queue)
+        link = self.make_link(queue=Slow())
+        connection, _ = self.server.connect()
         submitted = link.submit(message("x"))
         submitted.cancel()
         self.failureResultOf(submitted, defer.CancelledError)
-        pending.callback(None)
-        _, sent = self.server.connect()
-        self.assertEqual(bodies(sent), ["x"])
+        commit.callback(None)
+        self.assertEqual(bodies(connection.read()), ["x"])
+        self.assertEqual(link.state().queued, 1)
 
     def test_restart_persistence_with_sql_queue(self) -> None:
         """Stanzas stored by one link in SqlQueue are sent by a new link after a restart."""
-        path = str(Path(self.mktemp()).with_suffix(".sqlite3"))
+        path = str(temp_dir(self) / "queue.sqlite3")
         pool = SyncPool(path)
         self.successResultOf(pool.runInteraction(SqlQueue.create_table))
         first = self.make_link(queue=SqlQueue(pool))
@@ -486,8 +518,7 @@ class IqTests(LinkTestCase):
 
     def iq(self, timeout: float = 10) -> Deferred[str]:
         return self.link.iq(
-            "<iq type='get' id='caller-1' to='localhost'>"
-            "<query xmlns='jabber:iq:version'/></iq>",
+            "<iq type='get' id='caller-1' to='localhost'><query xmlns='jabber:iq:version'/></iq>",
             timeout,
         )
 
@@ -515,7 +546,7 @@ class IqTests(LinkTestCase):
         answer = self.iq()
         [sent] = connection.read()
         connection.answer(sent, kind="error")
-        self.assertIn("type=\"error\"", self.successResultOf(answer))
+        self.assertIn('type="error"', self.successResultOf(answer))
         self.assertEqual(self.link.state().bounced, 0)
 
     def test_answer_from_elsewhere_ignored(self) -> None:
@@ -564,7 +595,9 @@ class InboundTests(LinkTestCase):
             "<ping xmlns='urn:xmpp:ping'/></iq>"
         )
         [answer] = connection.read()
-        self.assertEqual((answer["type"], answer["id"], answer["to"]), ("result", "p1", "localhost"))
+        self.assertEqual(
+            (answer["type"], answer["id"], answer["to"]), ("result", "p1", "localhost")
+        )
 
     def test_bounces_counted(self) -> None:
         """Stanza errors coming back are counted in state()."""
@@ -577,4 +610,3 @@ class InboundTests(LinkTestCase):
         )
         connection.feed(f"<iq type='error' id='unknown' from='localhost' to='{COMPONENT}'/>")
         self.assertEqual(link.state().bounced, 2)
-

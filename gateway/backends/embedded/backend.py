@@ -14,7 +14,7 @@ from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from gateway.backends.embedded import accounts, misc, oauth, roster, vcard
+from gateway.backends.embedded import accounts, misc, muc, oauth, roster, srg, vcard
 from gateway.backends.embedded.context import Context, Handler, prep_host
 from gateway.backends.embedded.store import Store
 from gateway.backends.interfaces import TokenGrant
@@ -33,6 +33,8 @@ HANDLERS: dict[str, Handler] = {
     **roster.HANDLERS,
     **misc.HANDLERS,
     **vcard.HANDLERS,
+    **srg.HANDLERS,
+    **muc.HANDLERS,
 }
 
 
@@ -78,14 +80,22 @@ class EmbeddedBackend:
         oauth_expire: int = 4294967,
         *,
         scopes: Collection[str] | None = None,
+        muc_service: str = "conference.@HOST@",
     ) -> None:
-        prepared = {prep_host(h) for h in hosts}
+        served = sorted({h for h in (prep_host(h) for h in hosts) if h})
+        services = {}
+        for host in served:
+            service = prep_host(muc_service.replace("@HOST@", host))
+            if service is None:
+                raise ValueError(f"muc_service {muc_service!r} gives no valid host for {host}")
+            services[service] = host
         self.ctx = Context(
             store=store,
-            hosts=frozenset(h for h in prepared if h),
+            hosts=frozenset(served),
             clock=clock,
             oauth_expire=oauth_expire,
             scopes=frozenset(scopes) if scopes is not None else _default_scopes(),
+            muc_services=services,
         )
         self._handlers = dict(HANDLERS)
 

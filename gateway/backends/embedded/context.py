@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
@@ -120,6 +120,8 @@ class Context:
     oauth_expire: int
     #: every scope an OAuth token may carry
     scopes: frozenset[str]
+    #: MUC service host -> the served host it belongs to
+    muc_services: Mapping[str, str] = field(default_factory=dict)
 
     def now(self) -> float:
         """The injected clock's POSIX time."""

@@ -112,6 +112,8 @@ class Dialect:
         # FULL: a commit is on disk before the caller hears about it.
         cursor.execute(f"PRAGMA synchronous={address.synchronous}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # 16 MiB of page cache per connection keeps index pages of large stores in memory
+        cursor.execute("PRAGMA cache_size=-16384")
         cursor.close()
 
     def begin(self, cursor: Any, *, write: bool) -> None:

@@ -1,0 +1,588 @@
+"""MUC administration records: rooms, options, affiliations, subscriptions and nicknames.
+
+No XMPP service runs these rooms: they are records the API manages (the
+README says so).  Consequently every stored room counts as "online", rooms
+never have occupants, and a room's last activity is its last change through
+the API.  ``rooms_empty_*`` pick the rooms with ``mam`` on, whose archive is
+empty since the store archives nothing.
+
+Texts follow ejabberd's where it has them (``The room does not exist``,
+``Room already exists``, ``Invalid 'service'``, ``Nickname must be set``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from gateway.backends.embedded.context import Context, Handler, prep_host, prep_user
+from gateway.backends.embedded.muc_options import OPTIONS, normalise
+from gateway.backends.embedded.store import Tx
+from gateway.engine.errors import CommandFailed
+from gateway.engine.model import ResTuple
+
+__all__ = ["HANDLERS", "NODES", "read_room_list"]
+
+DAY = 24 * 60 * 60
+AFFILIATIONS = ("owner", "admin", "member", "outcast", "none")
+#: MUC/Sub event nodes (XEP-0405 as ejabberd implements it)
+NODES = tuple(
+    f"urn:xmpp:mucsub:nodes:{n}"
+    for n in (
+        "presence", "messages", "subject", "config", "affiliations",
+        "participants", "system", "subscribers",
+    )
+)  # fmt: skip
+#: ejabberd's default subscribe_room_many_max_users
+MAX_MANY = 50
+MAX_FILE_BYTES = 16 * 1024 * 1024
+
+
+def _no_room() -> CommandFailed:
+    return CommandFailed("The room does not exist")
+
+
+def _service(ctx: Context, raw: str) -> str:
+    service = prep_host(raw)
+    if service is None or service not in ctx.muc_services:
+        raise CommandFailed("Invalid 'service'")
+    return service
+
+
+def _services(ctx: Context, raw: str) -> list[str]:
+    """``global`` means every MUC service, as in ejabberd."""
+    return sorted(ctx.muc_services) if raw == "global" else [_service(ctx, raw)]
+
+
+def _room(raw: str) -> str:
+    room = prep_user(raw)
+    if room is None:
+        raise CommandFailed("Invalid 'room'")
+    return room
+
+
+def _user_jid(user: str, host: str) -> str:
+    prepared_user, prepared_host = prep_user(user), prep_host(host)
+    if prepared_user is None or prepared_host is None:
+        raise CommandFailed("Malformed user JID")
+    return f"{prepared_user}@{prepared_host}"
+
+
+def _jid(raw: str) -> str:
+    user, sep, host = raw.split("/", 1)[0].rpartition("@")
+    if not sep:
+        prepared = prep_host(host)
+        if prepared is None:
+            raise CommandFailed("Malformed user JID")
+        return prepared
+    return _user_jid(user, host)
+
+
+def _exists(tx: Tx, service: str, room: str) -> bool:
+    found = tx.one("SELECT 1 FROM muc_rooms WHERE service = ? AND room = ?", (service, room))
+    return found is not None
+
+
+def _require(tx: Tx, service: str, room: str, now: float | None = None) -> None:
+    """Fail unless the room exists; with ``now``, mark it as changed."""
+    if now is None:
+        if not _exists(tx, service, room):
+            raise _no_room()
+        return
+    changed = tx.execute(
+        "UPDATE muc_rooms SET updated_at = ? WHERE service = ? AND room = ?", (now, service, room)
+    )
+    if changed != 1:
+        raise _no_room()
+
+
+def _set_option(tx: Tx, service: str, room: str, name: str, value: str) -> None:
+    tx.execute(
+        "INSERT INTO muc_room_options (service, room, name, value) VALUES (?, ?, ?, ?)"
+        " ON CONFLICT (service, room, name) DO UPDATE SET value = excluded.value",
+        (service, room, name, value),
+    )
+
+
+def _set_affiliation(tx: Tx, service: str, room: str, jid: str, affiliation: str) -> None:
+    if affiliation == "none":
+        tx.execute(
+            "DELETE FROM muc_affiliations WHERE service = ? AND room = ? AND jid = ?",
+            (service, room, jid),
+        )
+        return
+    tx.execute(
+        "INSERT INTO muc_affiliations (service, room, jid, affiliation, reason)"
+        " VALUES (?, ?, ?, ?, '') ON CONFLICT (service, room, jid)"
+        " DO UPDATE SET affiliation = excluded.affiliation",
+        (service, room, jid, affiliation),
+    )
+
+
+def _affiliation(raw: str) -> str:
+    if raw not in AFFILIATIONS:
+        raise CommandFailed(f"Invalid affiliation '{raw}': use {', '.join(AFFILIATIONS)}")
+    return raw
+
+
+def _create(tx: Tx, service: str, room: str, server_host: str, now: float) -> bool:
+    changed = tx.execute(
+        "INSERT INTO muc_rooms (service, room, server_host, created_at, updated_at)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (service, room) DO NOTHING",
+        (service, room, server_host, now, now),
+    )
+    return changed == 1
+
+
+# -- rooms and options --------------------------------------------------------------------------
+
+
+def _parse_affiliations(value: str) -> list[tuple[str, str]]:
+    """``owner:a@b;member:c@d`` (``;`` or ``,`` between entries) as (jid, affiliation)."""
+    pairs = []
+    for entry in re.split(r"[;,]", value):
+        if not entry.strip():
+            continue
+        affiliation, sep, jid = entry.strip().partition(":")
+        if not sep:
+            raise CommandFailed(f"Invalid affiliations entry '{entry}': use affiliation:jid")
+        pairs.append((_jid(jid), _affiliation(affiliation)))
+    return pairs
+
+
+async def _create_room_with(
+    ctx: Context, args: Mapping[str, Any], options: Sequence[tuple[str, str]]
+) -> bool:
+    server_host = ctx.host(args["host"])
+    service, room = _service(ctx, args["service"]), _room(args["room"])
+    settings: list[tuple[str, str]] = []
+    affiliations: list[tuple[str, str]] = []
+    for name, value in options:
+        if name == "affiliations":
+            affiliations += _parse_affiliations(value)
+        else:
+            settings.append((name, normalise(name, value)))
+    now = ctx.now()
+
+    def create(tx: Tx) -> bool:
+        if not _create(tx, service, room, server_host, now):
+            raise CommandFailed("Room already exists")
+        for name, value in settings:
+            _set_option(tx, service, room, name, value)
+        for jid, affiliation in affiliations:
+            _set_affiliation(tx, service, room, jid, affiliation)
+        return True
+
+    return await ctx.store.write(create)
+
+
+async def _create_room(ctx: Context, args: Mapping[str, Any]) -> bool:
+    # like ejabberd, a room created this way is persistent
+    return await _create_room_with(ctx, args, [("persistent", "true")])
+
+
+async def _create_room_with_opts(ctx: Context, args: Mapping[str, Any]) -> bool:
+    return await _create_room_with(ctx, args, list(args["options"]))
+
+
+async def _destroy_room(ctx: Context, args: Mapping[str, Any]) -> bool:
+    service, room = _service(ctx, args["service"]), _room(args["room"])
+    removed = await ctx.store.write(
+        lambda tx: tx.execute(
+            "DELETE FROM muc_rooms WHERE service = ? AND room = ?", (service, room)
+        )
+    )
+    if removed != 1:
+        raise _no_room()
+    return True
+
+
+async def _change_room_option(ctx: Context, args: Mapping[str, Any]) -> bool:
+    service, room = _service(ctx, args["service"]), _room(args["room"])
+    name = args["option"]
+    # affiliations are entries of their own; every other option is checked here
+    value = args["value"] if name == "affiliations" else normalise(name, args["value"])
+    now = ctx.now()
+
+    def change(tx: Tx) -> bool:
+        _require(tx, service, room, now)
+        if name == "affiliations":
+            for jid, affiliation in _parse_affiliations(value):
+                _set_affiliation(tx, service, room, jid, affiliation)
+        else:
+            _set_option(tx, service, room, name, value)
+        return True
+
+    return await ctx.store.write(change)
+
+
+def _options(tx: Tx, service: str, room: str) -> dict[str, str]:
+    stored: dict[str, str] = dict(
+        tx.all(
+            "SELECT name, value FROM muc_room_options WHERE service = ? AND room = ?",
+            (service, room),
+        )
+    )
+    return {name: stored.get(name, option.default) for name, option in OPTIONS.items()}
+
+
+async def _get_room_options(ctx: Context, args: Mapping[str, Any]) -> list[tuple[str, str]]:
+    service, room = _service(ctx, args["service"]), _room(args["room"])
+
+    def read(tx: Tx) -> list[tuple[str, str]]:
+        _require(tx, service, room)
+        return list(_options(tx, service, room).items())
+
+    return await ctx.store.read(read)
+
+
+def _room_rows(tx: Tx, services: Sequence[str]) -> list[tuple[str, str, float]]:
+    marks = ", ".join("?" for _ in services)
+    rows = tx.all(
+        f"SELECT service, room, updated_at FROM muc_rooms WHERE service IN ({marks})",
+        tuple(services),
+    )
+    return sorted((r[0], r[1], float(r[2])) for r in rows)
+
+
+async def _muc_online_rooms(ctx: Context, args: Mapping[str, Any]) -> list[str]:
+    services = _services(ctx, args["service"])
+    rows = await ctx.store.read(lambda tx: _room_rows(tx, services))
+    return [f"{room}@{service}" for service, room, _ in rows]
+
+
+async def _muc_online_rooms_by_regex(ctx: Context, args: Mapping[str, Any]) -> list[Any]:
+    services = _services(ctx, args["service"])
+    try:
+        pattern = re.compile(args["regex"])
+    except re.error as e:
+        raise CommandFailed(f"Invalid regular expression: {e}") from None
+
+    def read(tx: Tx) -> list[tuple[str, str, int]]:
+        found = []
+        for service, room, _ in _room_rows(tx, services):
+            if pattern.search(room):
+                public = _options(tx, service, room)["public"]
+                found.append((f"{room}@{service}", public, 0))
+        return found
+
+    return await ctx.store.read(read)
+
+
+# -- affiliations ---------------------------------------------------------------------------------
+
+
+async def _get_room_affiliation(ctx: Context, args: Mapping[str, Any]) -> str:
+    service, room = _service(ctx, args["service"]), _room(args["room"])
+    jid = _jid(args["jid"])
+
+    def read(tx: Tx) -> str:
+        _require(tx, service, room)
+        found = tx.scalar(
+            "SELECT affiliation FROM muc_affiliations WHERE service = ? AND room = ? AND jid = ?",
+            (service, room, jid),
+        )
+        return str(found) if found is not None else "none"
+
+    return await ctx.store.read(read)
+
+
+async def _get_room_affiliations(ctx: Context, args: Mapping[str, Any]) -> list[Any]:
+    service, room = _service(ctx, args["service"]), _room(args["room"])
+
+    def read(tx: Tx) -> list[tuple[str, str, str]]:
+        _require(tx, service, room)
+        rows = tx.all(
+            "SELECT jid, affiliation, reason FROM muc_affiliations WHERE service = ? AND room = ?",
+            (service, room),
+        )
+        return sorted((r[0], r[1], r[2]) for r in rows)
+
+    return await ctx.store.read(read)
+
+
+async def _set_room_affiliation(ctx: Context, args: Mapping[str, Any]) -> bool:
+    service, room = _service(ctx, args["service"]), _room(args["room"])
+    jid = _user_jid(args["user"], args["host"])
+    affiliation = _affiliation(args["affiliation"])
+    now = ctx.now()
+
+    def change(tx: Tx) -> bool:
+        _require(tx, service, room, now)
+        _set_affiliation(tx, service, room, jid, affiliation)
+        return True
+
+    return await ctx.store.write(change)
+
+
+# -- nicknames ------------------------------------------------------------------------------------
+
+
+async def _muc_register_nick(ctx: Context, args: Mapping[str, Any]) -> bool:
+    service = _service(ctx, args["service"])
+    jid = _user_jid(args["user"], args["host"])
+    nick = args["nick"]
+    if not nick:
+        raise CommandFailed("Nickname must be set")
+
+    def register(tx: Tx) -> bool:
+        owner = tx.scalar(
+            "SELECT jid FROM muc_nicks WHERE service = ? AND nick = ?", (service, nick)
+        )
+        if owner is not None and owner != jid:
+            raise CommandFailed("That nickname is registered by another person")
+        tx.execute(
+            "INSERT INTO muc_nicks (service, jid, nick) VALUES (?, ?, ?)"
+            " ON CONFLICT (service, jid) DO UPDATE SET nick = excluded.nick",
+            (service, jid, nick),
+        )
+        return True
+
+    return await ctx.store.write(register)
+
+
+async def _muc_unregister_nick(ctx: Context, args: Mapping[str, Any]) -> bool:
+    service = _service(ctx, args["service"])
+    jid = _user_jid(args["user"], args["host"])
+    await ctx.store.write(
+        lambda tx: tx.execute("DELETE FROM muc_nicks WHERE service = ? AND jid = ?", (service, jid))
+    )
+    return True
+
+
+# -- MUC/Sub subscriptions ----------------------------------------------------------------------
+
+
+def _nodes(raw: Sequence[str]) -> list[str]:
+    nodes = list(dict.fromkeys(raw))
+    for node in nodes:
+        if node not in NODES:
+            raise CommandFailed(f"Unknown MUC/Sub node '{node}'")
+    return nodes
+
+
+def _subscribe(tx: Tx, service: str, room: str, jid: str, nick: str, nodes: list[str]) -> None:
+    if not nick:
+        raise CommandFailed("Nickname must be set")
+    taken = tx.scalar(
+        "SELECT jid FROM muc_subscribers WHERE service = ? AND room = ? AND nick = ? AND jid <> ?",
+        (service, room, nick, jid),
+    )
+    if taken is not None:
+        raise CommandFailed("That nickname is already in use by another occupant")
+    owner = tx.scalar("SELECT jid FROM muc_nicks WHERE service = ? AND nick = ?", (service, nick))
+    if owner is not None and owner != jid:
+        raise CommandFailed("That nickname is registered by another person")
+    tx.execute(
+        "INSERT INTO muc_subscribers (service, room, jid, nick, nodes) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (service, room, jid) DO UPDATE"
+        " SET nick = excluded.nick, nodes = excluded.nodes",
+        (service, room, jid, nick, " ".join(nodes)),
+    )
+
+
+async def _subscribe_room(ctx: Context, args: Mapping[str, Any]) -> list[str]:
+    service, room = _service(ctx, args["service"]), _room(args["room"])
+    jid = _user_jid(args["user"], args["host"])
+    nodes, nick, now = _nodes(args["nodes"]), args["nick"], ctx.now()
+
+    def subscribe(tx: Tx) -> list[str]:
+        _require(tx, service, room, now)
+        _subscribe(tx, service, room, jid, nick, nodes)
+        return nodes
+
+    return await ctx.store.write(subscribe)
+
+
+async def _subscribe_room_many(ctx: Context, args: Mapping[str, Any]) -> bool:
+    service, room = _service(ctx, args["service"]), _room(args["room"])
+    users = list(args["users"])
+    if len(users) > MAX_MANY:
+        raise CommandFailed("Too many users in subscribe_room_many command")
+    members = [(_user_jid(user, host), nick) for user, host, nick in users]
+    nodes, now = _nodes(args["nodes"]), ctx.now()
+
+    def subscribe(tx: Tx) -> bool:
+        _require(tx, service, room, now)
+        for jid, nick in members:
+            _subscribe(tx, service, room, jid, nick, nodes)
+        return True
+
+    return await ctx.store.write(subscribe)
+
+
+async def _unsubscribe_room(ctx: Context, args: Mapping[str, Any]) -> bool:
+    service, room = _service(ctx, args["service"]), _room(args["room"])
+    jid = _user_jid(args["user"], args["host"])
+    now = ctx.now()
+
+    def unsubscribe(tx: Tx) -> bool:
+        _require(tx, service, room, now)
+        tx.execute(
+            "DELETE FROM muc_subscribers WHERE service = ? AND room = ? AND jid = ?",
+            (service, room, jid),
+        )
+        return True
+
+    return await ctx.store.write(unsubscribe)
+
+
+async def _get_subscribers(ctx: Context, args: Mapping[str, Any]) -> list[str]:
+    service, room = _service(ctx, args["service"]), _room(args["room"])
+
+    def read(tx: Tx) -> list[str]:
+        _require(tx, service, room)
+        rows = tx.all(
+            "SELECT jid FROM muc_subscribers WHERE service = ? AND room = ?", (service, room)
+        )
+        return sorted(r[0] for r in rows)
+
+    return await ctx.store.read(read)
+
+
+async def _get_user_subscriptions(ctx: Context, args: Mapping[str, Any]) -> list[Any]:
+    ctx.host(args["host"])
+    jid = _user_jid(args["user"], args["host"])
+    rows = await ctx.store.read(
+        lambda tx: tx.all(
+            "SELECT room, service, nick, nodes FROM muc_subscribers WHERE jid = ?", (jid,)
+        )
+    )
+    return sorted((f"{room}@{service}", nick, nodes.split()) for room, service, nick, nodes in rows)
+
+
+# -- bulk: unused, empty, files -----------------------------------------------------------------
+
+
+async def _unused(ctx: Context, raw_service: str, days: int, destroy: bool) -> list[str]:
+    services = _services(ctx, raw_service)
+    if days < 0:
+        raise CommandFailed("days must not be negative")
+    cutoff = ctx.now() - days * DAY
+
+    def pick(tx: Tx) -> list[str]:
+        chosen = [(s, r) for s, r, updated in _room_rows(tx, services) if updated <= cutoff]
+        if destroy:
+            tx.executemany("DELETE FROM muc_rooms WHERE service = ? AND room = ?", chosen)
+        return [f"{room}@{service}" for service, room in chosen]
+
+    return await (ctx.store.write(pick) if destroy else ctx.store.read(pick))
+
+
+async def _empty(ctx: Context, raw_service: str, destroy: bool) -> list[str]:
+    services = _services(ctx, raw_service)
+
+    def pick(tx: Tx) -> list[str]:
+        chosen = [
+            (s, r) for s, r, _ in _room_rows(tx, services) if _options(tx, s, r)["mam"] == "true"
+        ]
+        if destroy:
+            tx.executemany("DELETE FROM muc_rooms WHERE service = ? AND room = ?", chosen)
+        return [f"{room}@{service}" for service, room in chosen]
+
+    return await (ctx.store.write(pick) if destroy else ctx.store.read(pick))
+
+
+async def _rooms_unused_list(ctx: Context, args: Mapping[str, Any]) -> list[str]:
+    return await _unused(ctx, args["service"], args["days"], destroy=False)
+
+
+async def _rooms_unused_destroy(ctx: Context, args: Mapping[str, Any]) -> list[str]:
+    return await _unused(ctx, args["service"], args["days"], destroy=True)
+
+
+async def _rooms_empty_list(ctx: Context, args: Mapping[str, Any]) -> list[str]:
+    return await _empty(ctx, args["service"], destroy=False)
+
+
+async def _rooms_empty_destroy(ctx: Context, args: Mapping[str, Any]) -> ResTuple:
+    destroyed = await _empty(ctx, args["service"], destroy=True)
+    return ResTuple(f"Destroyed empty rooms: {len(destroyed)}")
+
+
+def read_room_list(path: str) -> list[tuple[int, str]]:
+    """``(line number, room JID)`` for each non-blank line of a rooms file (blocking).
+
+    Raises:
+        CommandFailed: when the file cannot be read.
+    """
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as e:
+        raise CommandFailed(f"Cannot read rooms file {path}: {e.strerror}") from None
+    if len(raw) > MAX_FILE_BYTES:
+        raise CommandFailed(f"Rooms file {path} is larger than {MAX_FILE_BYTES} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CommandFailed(f"Rooms file {path} is not UTF-8 text") from None
+    return [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
+
+
+def _file_rooms(ctx: Context, path: str, lines: list[tuple[int, str]]) -> list[tuple[str, str]]:
+    rooms = []
+    for number, jid in lines:
+        room, sep, service = jid.partition("@")
+        prepared_room, prepared_service = prep_user(room), prep_host(service)
+        if (
+            not sep
+            or prepared_room is None
+            or prepared_service is None
+            or (prepared_service not in ctx.muc_services)
+        ):
+            raise CommandFailed(
+                f"Rooms file {path}, line {number}: '{jid}' is not a room of a served MUC service"
+            )
+        rooms.append((prepared_service, prepared_room))
+    return rooms
+
+
+async def _create_rooms_file(ctx: Context, args: Mapping[str, Any]) -> bool:
+    path = args["file"]
+    rooms = _file_rooms(ctx, path, await ctx.store.compute(read_room_list, path))
+    now = ctx.now()
+
+    def create(tx: Tx) -> bool:
+        for service, room in rooms:
+            _create(tx, service, room, ctx.muc_services[service], now)
+        return True
+
+    return await ctx.store.write(create)
+
+
+async def _destroy_rooms_file(ctx: Context, args: Mapping[str, Any]) -> bool:
+    path = args["file"]
+    rooms = _file_rooms(ctx, path, await ctx.store.compute(read_room_list, path))
+    await ctx.store.write(
+        lambda tx: tx.executemany("DELETE FROM muc_rooms WHERE service = ? AND room = ?", rooms)
+    )
+    return True
+
+
+HANDLERS: dict[str, Handler] = {
+    "create_room": _create_room,
+    "create_room_with_opts": _create_room_with_opts,
+    "destroy_room": _destroy_room,
+    "change_room_option": _change_room_option,
+    "get_room_options": _get_room_options,
+    "get_room_affiliation": _get_room_affiliation,
+    "get_room_affiliations": _get_room_affiliations,
+    "set_room_affiliation": _set_room_affiliation,
+    "muc_online_rooms": _muc_online_rooms,
+    "muc_online_rooms_by_regex": _muc_online_rooms_by_regex,
+    "muc_register_nick": _muc_register_nick,
+    "muc_unregister_nick": _muc_unregister_nick,
+    "get_subscribers": _get_subscribers,
+    "subscribe_room": _subscribe_room,
+    "subscribe_room_many": _subscribe_room_many,
+    "unsubscribe_room": _unsubscribe_room,
+    "get_user_subscriptions": _get_user_subscriptions,
+    "rooms_empty_list": _rooms_empty_list,
+    "rooms_empty_destroy": _rooms_empty_destroy,
+    "rooms_unused_list": _rooms_unused_list,
+    "rooms_unused_destroy": _rooms_unused_destroy,
+    "create_rooms_file": _create_rooms_file,
+    "destroy_rooms_file": _destroy_rooms_file,
+}
