@@ -24,7 +24,9 @@ class ConfigError(Exception):
         """The same error, located under ``prefix``."""
         if not prefix:
             return self
-        joined = prefix if not self.path else (
-            f"{prefix}{self.path}" if self.path.startswith("[") else f"{prefix}.{self.path}"
+        joined = (
+            prefix
+            if not self.path
+            else (f"{prefix}{self.path}" if self.path.startswith("[") else f"{prefix}.{self.path}")
         )
         return ConfigError(self.message, joined)
