@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -20,6 +21,11 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+
+
+def shutil_which(name: str) -> str | None:
+    """Where program ``name`` is on the PATH, if anywhere."""
+    return shutil.which(name)
 
 
 def free_port() -> int:
@@ -150,10 +156,14 @@ def stop(process: subprocess.Popen[str]) -> str:
 
 @contextmanager
 def running_daemon(
-    workdir: Path, xmlrpc_profile: str | None = None, **gateway: Any
+    workdir: Path,
+    xmlrpc_profile: str | None = None,
+    http_port: int | None = None,
+    xmlrpc_port: int | None = None,
+    **gateway: Any,
 ) -> Iterator[Daemon]:
-    """A daemon on private ports with its state in ``workdir``; stopped afterwards."""
-    http_port, xmlrpc_port = free_port(), free_port()
+    """A daemon on private (or given) ports with its state in ``workdir``; stopped afterwards."""
+    http_port, xmlrpc_port = http_port or free_port(), xmlrpc_port or free_port()
     config = write_config(workdir, http_port, xmlrpc_port, xmlrpc_profile, **gateway)
     process = start(config, workdir)
     try:
