@@ -29,6 +29,8 @@ from dataclasses import dataclass
 from lxml import etree
 from twisted.words.protocols.jabber.jid import JID
 
+from gateway import safexml
+
 __all__ = [
     "CODEC_ERROR",
     "REJECTED",
@@ -96,15 +98,12 @@ class Stanza:
     sender: str | None
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+_REJECTED = {
+    "malformed": "the body is {detail}",
+    "doctype": "a DOCTYPE is not accepted in a stanza",
+    "depth": "the stanza is nested deeper than {depth} elements",
+    "size": "the stanza is too large",
+}
 
 
 def parse_stanza(body: bytes, *, max_depth: int) -> Stanza:
@@ -115,15 +114,9 @@ def parse_stanza(body: bytes, *, max_depth: int) -> Stanza:
         NotAStanza: not a message, iq or presence ejabberd's codec would accept.
     """
     try:
-        root = etree.fromstring(body, _parser())
-    except etree.XMLSyntaxError as e:
-        raise Rejected(f"the body is not well-formed XML: {_syntax_message(e)}") from None
-    info = root.getroottree().docinfo
-    # lxml-stubs lack DocInfo.doctype
-    if getattr(info, "doctype", "") or info.internalDTD is not None:
-        raise Rejected("a DOCTYPE is not accepted in a stanza")
-    if _deeper_than(root, max_depth):
-        raise Rejected(f"the stanza is nested deeper than {max_depth} elements")
+        root = safexml.parse(body, max_depth=max_depth)
+    except safexml.XmlRejected as e:
+        raise Rejected(_REJECTED[e.reason].format(detail=e, depth=max_depth)) from None
     name = etree.QName(root)
     if name.localname not in STANZA_KINDS:
         raise NotAStanza(f"<{name.localname}/> is not a stanza (message, iq or presence)")
@@ -168,21 +161,6 @@ def check_policy(
             raise Rejected("the stanza has no 'to', and allowed_destinations is set")
         if stanza.to not in allowed_destinations:
             raise Rejected(f"{stanza.to} is not in allowed_destinations")
-
-
-def _syntax_message(error: etree.XMLSyntaxError) -> str:
-    text = error.msg or str(error)
-    return " ".join(text.split())
-
-
-def _deeper_than(root: etree._Element, limit: int) -> bool:
-    stack: list[tuple[etree._Element, int]] = [(root, 1)]
-    while stack:
-        element, depth = stack.pop()
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in element)
-    return False
 
 
 def _jid_attribute(root: etree._Element, attribute: str) -> str | None:

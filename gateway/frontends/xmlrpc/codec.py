@@ -25,6 +25,7 @@ from xml.sax.saxutils import escape
 
 from lxml import etree
 
+from gateway import safexml
 from gateway.frontends.xmlrpc.values import Base64, DateTime, Struct, Value
 
 __all__ = [
@@ -61,17 +62,6 @@ class MethodCall:
     params: tuple[Value, ...] = ()
 
 
-def _parser() -> etree.XMLParser:
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-
-
 def decode_call(body: bytes, *, max_depth: int = 64) -> MethodCall:
     """Decode a ``<methodCall>`` document.
 
@@ -81,27 +71,15 @@ def decode_call(body: bytes, *, max_depth: int = 64) -> MethodCall:
             ``max_depth`` elements, or holds a value that cannot be read.
     """
     try:
-        root = etree.fromstring(body, _parser())
-    except (etree.XMLSyntaxError, ValueError) as e:
+        root = safexml.parse(body, max_depth=max_depth)
+    except safexml.XmlRejected as e:
+        # too deep is well-formed XML that we will not read as a method call
+        if e.reason == "depth":
+            raise MalformedRequest(str(e)) from None
         raise MalformedXml(str(e)) from None
-    if root is None:
-        raise MalformedXml("empty document")
-    docinfo = root.getroottree().docinfo
-    if getattr(docinfo, "doctype", "") or docinfo.internalDTD is not None:
-        # a DTD is the only way to declare entities: refuse them all
-        raise MalformedXml("documents with a DOCTYPE are not accepted")
-    _check_depth(root, max_depth)
     if root.tag != "methodCall":
         raise MalformedRequest(f"expected <methodCall>, got <{root.tag}>")
     return _method_call(root)
-
-
-def _check_depth(root: etree._Element, max_depth: int) -> None:
-    depth = 0
-    for event, _ in etree.iterwalk(root, events=("start", "end")):
-        depth += 1 if event == "start" else -1
-        if depth > max_depth:
-            raise MalformedRequest(f"elements nested deeper than {max_depth}")
 
 
 def _children(element: etree._Element) -> list[etree._Element]:
