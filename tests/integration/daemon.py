@@ -43,7 +43,8 @@ def env() -> dict[str, str]:
 
 
 def default_config() -> dict[str, Any]:
-    return yaml.safe_load((ROOT / "conf" / "gateway.yml").read_text())  # type: ignore[no-any-return]
+    config: dict[str, Any] = yaml.safe_load((ROOT / "conf" / "gateway.yml").read_text())
+    return config
 
 
 def write_config(
