@@ -35,11 +35,14 @@ from gateway.backends.embedded.startup import open_store_sync
 from gateway.backends.embedded.store import Store
 from gateway.backends.interfaces import Backend
 from gateway.config.model import Config, ListenerConfig, RestOptions
+from gateway.config.reload import ConfigReloader
 from gateway.engine.auth import Authenticator
 from gateway.engine.builtin import GatewayCommands
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import Engine
+from gateway.engine.live import LivePermissions
 from gateway.engine.permissions import Permissions
+from gateway.engine.server import ServerCommands
 from gateway.frontends.ctl.process import CtlProcessor
 from gateway.frontends.ctl.server import CtlFactory
 from gateway.frontends.health import HealthResource
@@ -219,7 +222,13 @@ def _make_backend(config: Config, reactor: Any, service: GatewayService) -> tupl
             f"xmpp-gateway: cannot open the store {config.gateway.store}: {e}"
         ) from None
     service.addService(_StoreCloser(store))
-    backend = EmbeddedBackend(store, config.hosts, reactor, oauth_expire=config.oauth_expire)
+    backend = EmbeddedBackend(
+        store,
+        config.hosts,
+        reactor,
+        oauth_expire=config.oauth_expire,
+        password_digests=config.gateway.password_digests,
+    )
     return backend, store
 
 
@@ -255,16 +264,21 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
         )
         # added after the store, so it stops before the store closes
         service.addService(link)
+    # one permissions object for every engine and frontend: reload_config replaces its rules
+    permissions = LivePermissions.from_config(config)
+    reloader = ConfigReloader(config, levels=levels, permissions=permissions)
+
+    def extra_status() -> list[str]:
+        return [*(link.status_lines() if link else ()), *reloader.status_lines()]
+
     gateway_commands = ExecutorChain(
         "gateway",
         [
-            GatewayCommands(
-                config.hosts, levels, extra_status=link.status_lines if link else lambda: ()
-            ),
+            GatewayCommands(config.hosts, levels, extra_status=extra_status),
+            ServerCommands(backend, reactor, reload=reloader.reload, dump=reloader.dump),
             StanzaCommands(link, max_depth=limits.max_xml_depth),
         ],
     )
-    permissions = Permissions.from_config(config)
     engine = Engine(
         Catalogue.load(config.gateway.api_profile),
         Catalogue.load("24.12"),

@@ -52,6 +52,7 @@ __all__ = [
     "API_PROFILES",
     "DEFAULT_PATHS",
     "HANDLERS",
+    "PASSWORD_DIGESTS",
     "find_config",
     "load_config",
     "parse_config",
@@ -63,6 +64,8 @@ API_PROFILES: tuple[str, ...] = ("24.12", "23.01")
 HANDLERS: tuple[str, ...] = ("mod_http_api", "mod_rest", "ejabberd_xmlrpc")
 LISTENER_MODULES: tuple[str, ...] = ("ejabberd_http", "ejabberd_xmlrpc")
 STANZA_TYPES: frozenset[str] = frozenset({"message", "iq", "presence"})
+#: ``gateway.password_digests`` values: ejabberd's names of the hash methods
+PASSWORD_DIGESTS: tuple[str, ...] = ("md5", "sha", "sha224", "sha256", "sha384", "sha512")
 
 # request handlers of ejabberd's HTTP listener the gateway does not serve
 _OTHER_HANDLERS = frozenset(
@@ -207,6 +210,7 @@ def parse_config(text: str, source: str | None = None) -> Config:
         ignored_modules=ignored,
         source=source,
         warnings=tuple(warnings),
+        document=MappingProxyType(dict(data)),
     )
 
 
@@ -614,6 +618,7 @@ _GATEWAY_KEYS = (
     "component",
     "ctl_socket",
     "limits",
+    "password_digests",
 )
 
 
@@ -644,7 +649,27 @@ def _gateway(value: Any, hosts: tuple[str, ...]) -> GatewaySection:
         component=component,
         ctl_socket=_str(section.get("ctl_socket", defaults.ctl_socket), f"{path}.ctl_socket"),
         limits=_limits(section.get("limits"), f"{path}.limits"),
+        password_digests=_password_digests(
+            section.get("password_digests"), f"{path}.password_digests"
+        ),
     )
+
+
+def _password_digests(value: Any, path: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        raise ConfigError(
+            f"expected a list of hash methods ({', '.join(PASSWORD_DIGESTS)}), got {_show(value)}",
+            path,
+        )
+    methods: list[str] = []
+    for i, item in enumerate(value):
+        method = _choice(item, key_path(path, i), PASSWORD_DIGESTS)
+        if method in methods:
+            raise ConfigError(f"{method!r} is listed twice", key_path(path, i))
+        methods.append(method)
+    return tuple(methods)
 
 
 def _store(value: Any, path: str) -> str:

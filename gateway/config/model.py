@@ -251,6 +251,9 @@ class GatewaySection:
     component: ComponentConfig | None = None
     ctl_socket: str = "var/gatewayctl.sock"
     limits: LimitsConfig = LimitsConfig()
+    #: hash methods (``md5``, ``sha`` …) whose unsalted password digests the
+    #: embedded store keeps for ``check_password_hash``; weaker than SCRAM alone
+    password_digests: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -273,3 +276,5 @@ class Config:
     source: str | None = None
     #: things worth logging that do not stop the daemon (e.g. undefined ACL names)
     warnings: tuple[str, ...] = ()
+    #: the YAML document as read (for ``dump_config``); empty when built in code
+    document: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}), compare=False)

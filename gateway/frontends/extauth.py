@@ -5,11 +5,16 @@ a program and talk to it over stdin/stdout.  Each request is a 2-byte
 big-endian length followed by ``op:arg:arg…`` in UTF-8; each answer is the
 length ``2`` followed by ``1`` (yes) or ``0`` (no), both as 2-byte integers.
 A password may itself contain ``:``, so it is always the last field.
+
+A successful ``auth`` is recorded as the account's last activity when the
+backend keeps one (:class:`LoginRecorder`), so idle-account purges see who
+really logs in; a failure to record it is logged and does not refuse the login.
 """
 
 from __future__ import annotations
 
 import struct
+import typing
 from collections.abc import Awaitable, Callable
 
 from twisted.internet.defer import Deferred, ensureDeferred
@@ -22,7 +27,7 @@ from gateway.backends.interfaces import Backend
 from gateway.engine.errors import CommandError
 from gateway.engine.model import Caller, ResTuple
 
-__all__ = ["ExtauthProtocol", "answer"]
+__all__ = ["ExtauthProtocol", "LoginRecorder", "answer"]
 
 log = Logger()
 
@@ -38,6 +43,24 @@ _FIELDS = {
 }
 #: requests are short; anything larger is a broken or hostile peer
 MAX_REQUEST = 4096
+
+
+@typing.runtime_checkable
+class LoginRecorder(typing.Protocol):
+    """A backend that records logins as last activity (the embedded one does)."""
+
+    def record_login(self, user: str, host: str) -> Deferred[bool]: ...
+
+
+async def _authenticate(backend: Backend, user: str, host: str, password: str) -> bool:
+    if not await backend.check_password(user, host, password):
+        return False
+    if isinstance(backend, LoginRecorder):
+        try:
+            await backend.record_login(user, host)
+        except Exception:
+            log.failure("extauth: login of {user}@{host} not recorded", user=user, host=host)
+    return True
 
 
 def _ok(value: object) -> bool:
@@ -63,7 +86,7 @@ async def answer(backend: Backend, request: str) -> bool:
 
     try:
         if op == "auth":
-            return bool(await backend.check_password(user, host, fields[2]))
+            return await _authenticate(backend, user, host, fields[2])
         if op == "isuser":
             return _ok(await run("check_account", {"user": user, "host": host}))
         if op == "setpass":

@@ -52,7 +52,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"gateway-extauth: cannot open the store {config.gateway.store}: {e}", file=sys.stderr
         )
         return 1
-    backend = EmbeddedBackend(store, config.hosts, reactor, oauth_expire=config.oauth_expire)
+    backend = EmbeddedBackend(
+        store,
+        config.hosts,
+        reactor,
+        oauth_expire=config.oauth_expire,
+        password_digests=config.gateway.password_digests,
+    )
 
     def finish() -> None:
         store.close()

@@ -111,31 +111,48 @@ class Daemon:
         )
 
 
+# pid -> (file holding the daemon's output, where this run's output starts in it)
+_outputs: dict[int, tuple[Path, int]] = {}
+
+
 def start(config: Path, workdir: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [
-            str(BIN / "twistd"),
-            "-n",
-            "--pidfile",
-            str(workdir / "twistd.pid"),
-            "xmpp-gateway",
-            "--config",
-            str(config),
-        ],
-        cwd=workdir,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env(),
-    )
+    # The daemon logs every request: a pipe that nobody reads until the end would fill
+    # up (64 KiB) and block it, so the output goes to a file in ``workdir`` instead.
+    path = workdir / "daemon.out"
+    with open(path, "ab") as out:
+        process = subprocess.Popen(
+            [
+                str(BIN / "twistd"),
+                "-n",
+                "--pidfile",
+                str(workdir / "twistd.pid"),
+                "xmpp-gateway",
+                "--config",
+                str(config),
+            ],
+            cwd=workdir,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=env(),
+        )
+        _outputs[process.pid] = (path, out.tell())
+    return process
+
+
+def output(process: subprocess.Popen[str]) -> str:
+    """What the daemon started as ``process`` has written to stdout and stderr so far."""
+    path, offset = _outputs[process.pid]
+    with open(path, "rb") as out:
+        out.seek(offset)
+        return out.read().decode(errors="replace")
 
 
 def wait_for_http(process: subprocess.Popen[str], port: int, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
-            raise AssertionError(f"daemon exited with {process.returncode}:\n{output}")
+            raise AssertionError(f"daemon exited with {process.returncode}:\n{output(process)}")
         try:
             post_json(port, "status", timeout=1)
             return
@@ -152,7 +169,7 @@ def stop(process: subprocess.Popen[str]) -> str:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    return process.stdout.read() if process.stdout else ""
+    return output(process)
 
 
 @contextmanager

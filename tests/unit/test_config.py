@@ -522,6 +522,38 @@ def test_gateway_section() -> None:
     )
 
 
+def test_password_digests() -> None:
+    """gateway.password_digests lists hash methods in order; absent or empty means none."""
+    assert config(MINIMAL).gateway.password_digests == ()
+    assert config(f"{MINIMAL}gateway: {{password_digests: []}}\n").gateway.password_digests == ()
+    chosen = config(f"{MINIMAL}gateway: {{password_digests: [sha, md5, sha512]}}\n")
+    assert chosen.gateway.password_digests == ("sha", "md5", "sha512")
+    assert load_config(str(DEFAULT_CONF)).gateway.password_digests == ()
+
+
+@pytest.mark.parametrize(
+    ("value", "path", "message"),
+    [
+        ("sha", "gateway.password_digests", "expected a list of hash methods"),
+        ("[sha1]", "gateway.password_digests[0]", "expected one of md5, sha, sha224"),
+        ("[md5, sha, md5]", "gateway.password_digests[2]", "listed twice"),
+        ("[{sha: 1}]", "gateway.password_digests[0]", "expected one of"),
+    ],
+)
+def test_password_digests_errors(value: str, path: str, message: str) -> None:
+    """Anything but a list of known, distinct methods is refused at its path."""
+    err = error(f"{MINIMAL}gateway: {{password_digests: {value}}}\n")
+    assert err.path == path
+    assert message in err.message
+
+
+def test_document_is_kept_for_dumps() -> None:
+    """The YAML document read is kept beside the typed configuration (not compared)."""
+    cfg = config(f"{MINIMAL}loglevel: 4\n")
+    assert dict(cfg.document) == {"hosts": ["localhost"], "loglevel": 4}
+    assert cfg == config("hosts: [localhost]\nloglevel: info\n")
+
+
 @pytest.mark.parametrize("store", ["sqlite:var/x.db", "sqlite::memory:", "postgres://h/db"])
 def test_store_locations(store: str) -> None:
     """SQLite paths, in-memory SQLite and PostgreSQL URLs are accepted."""

@@ -10,7 +10,7 @@ from gateway.engine.catalogue import Catalogue
 from gateway.engine.errors import NotSupported
 from tests.unit.test_embedded_fakes import MemoryCase
 
-#: the commands issue 4 asks the embedded store to run (server commands live elsewhere)
+#: the commands issue 4 asks the embedded store to run (other server commands live elsewhere)
 ISSUE_COMMANDS = """
 register unregister registered_users check_account check_password check_password_hash
 change_password ban_account unban_account get_ban_details delete_old_users delete_old_users_vhost
@@ -23,6 +23,7 @@ muc_register_nick muc_unregister_nick get_subscribers subscribe_room subscribe_r
 unsubscribe_room get_user_subscriptions rooms_empty_list rooms_empty_destroy rooms_unused_list
 rooms_unused_destroy create_rooms_file destroy_rooms_file oauth_issue_token oauth_list_tokens
 oauth_revoke_token oauth_add_client_password oauth_add_client_implicit oauth_remove_client
+stats stats_host
 """.split()
 
 
@@ -48,7 +49,7 @@ class TestBackendSurface(MemoryCase):
     def test_supports_only_handled(self) -> None:
         """supports() is true for handled commands and false for session or cluster ones."""
         assert self.backend.supports("register")
-        for name in ("connected_users", "kick_user", "join_cluster", "send_message", "stats"):
+        for name in ("connected_users", "kick_user", "join_cluster", "send_message", "gc"):
             assert not self.backend.supports(name)
 
     async def test_engine_answers_not_supported(self) -> None:

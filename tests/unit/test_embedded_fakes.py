@@ -74,9 +74,14 @@ class EmbeddedCase(unittest.TestCase):
         self.clock = Clock()
         self.clock.advance(NOW)
         self.store = await self.open_store()
-        self.backend = EmbeddedBackend(self.store, self.hosts, self.clock)
+        self.use_backend()
+
+    def use_backend(self, **options: Any) -> EmbeddedBackend:
+        """Serve the test's store with a backend built with ``options`` (and a new engine)."""
+        self.backend = EmbeddedBackend(self.store, self.hosts, self.clock, **options)
         catalogue = Catalogue.load("24.12")
         self.engine = Engine(catalogue, catalogue, self.backend, _NoGateway(), _AllowAll())
+        return self.backend
 
     async def open_store(self) -> Store:
         """Open (another) store on this test's database, closed after the test."""

@@ -140,3 +140,47 @@ class ExtauthTests(SynchronousTestCase):
         self.protocol.readConnectionLost()
         self.assertEqual(self.transport.value(), struct.pack(">HH", 2, 1))
         self.assertTrue(self.transport.disconnecting)
+
+
+class RecordingAccounts(Accounts):
+    """A backend that also records logins, like the embedded one."""
+
+    def __init__(self, broken: bool = False) -> None:
+        super().__init__()
+        self.logins: list[tuple[str, str]] = []
+        self.broken = broken
+
+    def record_login(self, user: str, host: str) -> Deferred[bool]:
+        if self.broken:
+            return fail(RuntimeError("store down"))
+        self.logins.append((user, host))
+        return succeed(True)
+
+
+class LoginRecordTests(SynchronousTestCase):
+    def answers(self, accounts: Accounts, *requests: str) -> list[int]:
+        transport = StringTransport()
+        protocol = ExtauthProtocol(accounts)
+        protocol.makeConnection(transport)
+        protocol.dataReceived(b"".join(frame(r) for r in requests))
+        out = transport.value()
+        return [struct.unpack(">HH", out[i : i + 4])[1] for i in range(0, len(out), 4)]
+
+    def test_successful_auth_is_recorded(self) -> None:
+        """Only a successful auth is recorded as a login; other requests record nothing."""
+        accounts = RecordingAccounts()
+        answers = self.answers(
+            accounts,
+            "auth:alice:localhost:nope",
+            "auth:alice:localhost:pa:ss",
+            "isuser:alice:localhost",
+            "auth:bob:localhost:pa:ss",
+        )
+        self.assertEqual(answers, [0, 1, 1, 0])
+        self.assertEqual(accounts.logins, [("alice", "localhost")])
+
+    def test_recording_failure_does_not_refuse_login(self) -> None:
+        """When the login cannot be recorded, the user still logs in and the error is logged."""
+        accounts = RecordingAccounts(broken=True)
+        self.assertEqual(self.answers(accounts, "auth:alice:localhost:pa:ss"), [1])
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)

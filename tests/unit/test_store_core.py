@@ -190,8 +190,9 @@ class StoreTests(Mixin):
             await self.store.write(lambda tx: migrate(tx, NOW))
 
 
-#: tables that upgrade-v2.sql adds, children first
+#: tables that upgrade-v2.sql and later add, newest and children first (their indexes go too)
 V2_TABLES = (
+    "password_digests",
     "muc_nicks", "muc_subscribers", "muc_affiliations", "muc_room_options", "muc_rooms",
     "srg_members", "srg_displayed", "srg_groups",
 )  # fmt: skip
@@ -203,8 +204,29 @@ def _back_to_v1(tx: Tx) -> None:
     tx.execute("DELETE FROM schema_version WHERE version > 1")
 
 
+def _back_to_v2(tx: Tx) -> None:
+    tx.execute("DROP INDEX muc_affiliations_jid")
+    tx.execute("DROP INDEX muc_nicks_jid")
+    tx.execute("DROP TABLE password_digests")
+    tx.execute("DELETE FROM schema_version WHERE version > 2")
+
+
 class ReopenTests(Mixin):
     """For stores that outlive their Store object (files and PostgreSQL)."""
+
+    async def test_v2_store_upgraded_to_v3(self) -> None:
+        """A store at schema v2 gets the password digest table when opened, data kept."""
+        await self.register("old")
+        await self.store.write(_back_to_v2)
+        self.store.close()
+        upgraded = await self.open_store()
+        versions = await upgraded.read(
+            lambda tx: tx.all("SELECT version FROM schema_version ORDER BY version")
+        )
+        assert [v for (v,) in versions][:3] == [1, 2, 3]
+        assert await upgraded.read(lambda tx: tx.all("SELECT username FROM accounts")) == [("old",)]
+        digests = await upgraded.read(lambda tx: tx.scalar("SELECT COUNT(*) FROM password_digests"))
+        assert digests == 0
 
     async def test_v1_store_upgraded_on_open(self) -> None:
         """A store left at schema v1 gets the packaged upgrades when opened, data kept."""

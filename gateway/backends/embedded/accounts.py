@@ -11,17 +11,26 @@ Choices where ejabberd is silent or unhelpful (also in the README's command note
   lifts it and the old password works again.  Banning twice answers
   ``account_was_already_banned``; unbanning an unbanned account
   ``account_was_not_banned`` (both rescode errors, like ejabberd 24.06+).
-- ``check_password_hash``: the store keeps SCRAM-SHA-256 keys only, so an
-  md5/sha digest of the plaintext cannot be compared with anything; for an
-  existing account the command fails saying exactly that.
+- ``check_password_hash`` compares the client's unsalted hex digest with
+  the one stored for that method, which exists only when the method is
+  listed in ``gateway.password_digests`` and the password was set since
+  (see :mod:`~gateway.backends.embedded.passwords` for why that is opt-in).
+  Hex case does not matter.  Without such a digest the command fails saying
+  so, since SCRAM keys cannot be compared with a plain digest; a missing
+  account answers false, and so does a banned one (as ``check_password``).
+- ``unregister`` (and the purges) also remove the account's MUC
+  affiliations, room subscriptions, registered nicknames and shared roster
+  group memberships, in the same transaction as the account itself.
 - ``delete_old_users*`` judge an account by its last activity, or by its
-  registration time when it was never seen, and only on served hosts.
+  registration time when it was never seen, and only on served hosts.  Last
+  activity is written by ``set_last`` and by every successful extauth login
+  (:func:`record_login`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from gateway.backends.embedded.context import (
@@ -30,14 +39,18 @@ from gateway.backends.embedded.context import (
     Handler,
     account_exists,
     iso_timestamp,
+    lock_account,
     prep_host,
     prep_user,
     unknown_user,
 )
 from gateway.backends.embedded.passwords import (
     DIGEST_METHODS,
+    STORABLE_DIGESTS,
     ScramCredentials,
+    digest_matches,
     hash_password,
+    plain_digests,
     verify_password,
 )
 from gateway.backends.embedded.store import Tx
@@ -47,6 +60,7 @@ from gateway.engine.model import ResTuple
 __all__ = [
     "HANDLERS",
     "check_password",
+    "record_login",
     "remove_account",
     "set_password",
     "try_register",
@@ -70,6 +84,43 @@ _CREDENTIALS = (
     "FROM accounts a LEFT JOIN bans b ON b.host = a.host AND b.username = a.username "
     "WHERE a.host = ? AND a.username = ?"
 )
+
+
+Secrets = tuple[ScramCredentials, dict[str, str]]
+
+
+def _secrets(password: str, methods: frozenset[str]) -> Secrets:
+    """SCRAM credentials and the configured plain digests (CPU-bound: run off the reactor)."""
+    return hash_password(password), plain_digests(password, sorted(methods))
+
+
+def _write_digests(tx: Tx, host: str, user: str, digests: Mapping[str, str]) -> None:
+    """Replace the account's stored digests: methods no longer configured go."""
+    tx.execute("DELETE FROM password_digests WHERE host = ? AND username = ?", (host, user))
+    tx.executemany(
+        "INSERT INTO password_digests (host, username, method, digest) VALUES (?, ?, ?, ?)",
+        [(host, user, method, digest) for method, digest in sorted(digests.items())],
+    )
+
+
+def _forget(tx: Tx, accounts: Sequence[tuple[str, str]]) -> int:
+    """Delete existing ``(user, host)`` accounts with everything that names them.
+
+    Rows keyed by the account cascade; MUC and shared-group records name the
+    bare JID instead, so they are deleted here, in the caller's transaction.
+    Callers pass accounts they found in that transaction: the records of a
+    JID that never had an account are not touched.  The number of accounts
+    deleted.
+    """
+    jids = [(f"{user}@{host}",) for user, host in accounts]
+    tx.executemany("DELETE FROM muc_affiliations WHERE jid = ?", jids)
+    tx.executemany("DELETE FROM muc_subscribers WHERE jid = ?", jids)
+    tx.executemany("DELETE FROM muc_nicks WHERE jid = ?", jids)
+    tx.executemany("DELETE FROM srg_members WHERE member = ?", jids)
+    return sum(
+        tx.execute("DELETE FROM accounts WHERE username = ? AND host = ?", account)
+        for account in accounts
+    )
 
 
 # -- operations shared with extauth ------------------------------------------------------------
@@ -113,7 +164,7 @@ async def try_register(ctx: Context, user: str, host: str, password: str) -> Res
         raise _cannot_register(user, host, "Malformed username")
     if password == "":
         raise _cannot_register(user, host, "Empty password")
-    creds = await ctx.store.compute(hash_password, password)
+    creds, digests = await ctx.store.compute(_secrets, password, ctx.password_digests)
     now = ctx.now()
 
     def insert(tx: Tx) -> bool:
@@ -132,7 +183,10 @@ async def try_register(ctx: Context, user: str, host: str, password: str) -> Res
                 now,
             ),
         )
-        return changed == 1
+        if changed != 1:
+            return False
+        _write_digests(tx, prepared_host, prepared_user, digests)
+        return True
 
     if not await ctx.store.write(insert):
         raise TypedCommandError("conflict", 10090, f"User {user}@{host} already registered")
@@ -151,10 +205,10 @@ async def set_password(ctx: Context, user: str, host: str, password: str) -> boo
         raise unknown_user()
     if password == "":
         raise CommandFailed("Empty password")
-    creds = await ctx.store.compute(hash_password, password)
+    creds, digests = await ctx.store.compute(_secrets, password, ctx.password_digests)
 
     def update(tx: Tx) -> int:
-        return tx.execute(
+        changed = tx.execute(
             "UPDATE accounts SET scheme = ?, salt = ?, iterations = ?, stored_key = ?,"
             " server_key = ? WHERE host = ? AND username = ?",
             (
@@ -167,6 +221,9 @@ async def set_password(ctx: Context, user: str, host: str, password: str) -> boo
                 prepared_user,
             ),
         )
+        if changed == 1:
+            _write_digests(tx, prepared_host, prepared_user, digests)
+        return changed
 
     if await ctx.store.write(update) != 1:
         raise unknown_user()
@@ -188,15 +245,37 @@ async def remove_account(ctx: Context, user: str, host: str, password: str | Non
             row = tx.one(_CREDENTIALS, (prepared_host, prepared_user))
             if row is None or not verify_password(password, _credentials(row[:5])):
                 return False
-        return (
-            tx.execute(
-                "DELETE FROM accounts WHERE host = ? AND username = ?",
-                (prepared_host, prepared_user),
-            )
-            == 1
-        )
+        elif not lock_account(tx, prepared_user, prepared_host):
+            return False
+        return _forget(tx, [(prepared_user, prepared_host)]) == 1
 
     return await ctx.store.write(delete)
+
+
+async def record_login(ctx: Context, user: str, host: str) -> bool:
+    """Record now as ``user@host``'s last activity, with an empty status.
+
+    Called after a successful login (extauth ``auth``), so ``get_last`` and
+    ``delete_old_users`` see real activity.  ``False`` when there is no such
+    account on a served host.
+    """
+    prepared_user, prepared_host = prep_user(user), prep_host(host)
+    if prepared_user is None or prepared_host not in ctx.hosts:
+        return False
+    seen = int(ctx.now())
+
+    def record(tx: Tx) -> bool:
+        # INSERT … SELECT: nothing is written for an account removed meanwhile
+        changed = tx.execute(
+            "INSERT INTO last_activity (host, username, seen_at, status)"
+            " SELECT host, username, ?, '' FROM accounts WHERE host = ? AND username = ?"
+            " ON CONFLICT (host, username) DO UPDATE"
+            " SET seen_at = excluded.seen_at, status = excluded.status",
+            (seen, prepared_host, prepared_user),
+        )
+        return changed == 1
+
+    return await ctx.store.write(record)
 
 
 # -- command handlers ---------------------------------------------------------------------------
@@ -231,20 +310,53 @@ async def _check_password(ctx: Context, args: Mapping[str, Any]) -> bool:
 
 
 def _known_hash_method(method: str) -> bool:
-    return method in DIGEST_METHODS or method in hashlib.algorithms_available
+    known = (*DIGEST_METHODS, *STORABLE_DIGESTS)
+    return method in known or method in hashlib.algorithms_available
 
 
 async def _check_password_hash(ctx: Context, args: Mapping[str, Any]) -> bool:
     method = args["hashmethod"].lower()
     if not _known_hash_method(method):
         raise CommandFailed(f"Unknown hash method '{args['hashmethod']}'")
-    if not await user_exists(ctx, args["user"], args["host"]):
+    user, host = prep_user(args["user"]), prep_host(args["host"])
+    if user is None or host not in ctx.hosts:
         return False
-    raise CommandFailed(
-        f"Cannot check a {method} password hash: the embedded store keeps only salted "
-        "SCRAM-SHA-256 keys, which no digest of the plaintext can be compared with; "
-        "use check_password instead"
-    )
+
+    def lookup(tx: Tx) -> tuple[bool, str | None] | None:
+        row = tx.one(
+            "SELECT b.reason, d.digest FROM accounts a"
+            " LEFT JOIN bans b ON b.host = a.host AND b.username = a.username"
+            " LEFT JOIN password_digests d"
+            " ON d.host = a.host AND d.username = a.username AND d.method = ?"
+            " WHERE a.host = ? AND a.username = ?",
+            (method, host, user),
+        )
+        return None if row is None else (row[0] is not None, row[1])
+
+    found = await ctx.store.read(lookup)
+    if found is None:
+        return False
+    banned, digest = found
+    if banned:
+        return False
+    if digest is None:
+        raise CommandFailed(_no_digest(method, ctx.password_digests))
+    return digest_matches(digest, args["passwordhash"])
+
+
+def _no_digest(method: str, configured: frozenset[str]) -> str:
+    if method in configured:
+        why = (
+            f"no {method} digest of this account's password is stored yet; "
+            "it is written the next time the password is set"
+        )
+    else:
+        why = (
+            "the embedded store keeps only salted SCRAM-SHA-256 keys, which no digest "
+            f"of the plaintext can be compared with, and {method} is not listed in "
+            "gateway.password_digests"
+        )
+    return f"Cannot check a {method} password hash: {why}; use check_password instead"
 
 
 async def _change_password(ctx: Context, args: Mapping[str, Any]) -> bool:
@@ -323,8 +435,9 @@ async def _delete_old(ctx: Context, hosts: list[str], days: int) -> ResTuple:
             " AND COALESCE(l.seen_at, a.created_at) <= ?",
             (*hosts, cutoff),
         )
-        tx.executemany("DELETE FROM accounts WHERE username = ? AND host = ?", rows)
-        return [(r[0], r[1]) for r in rows]
+        accounts = [(r[0], r[1]) for r in rows]
+        _forget(tx, accounts)
+        return accounts
 
     removed = sorted(await ctx.store.write(purge)) if hosts else []
     jids = ", ".join(f'"{user}@{host}"' for user, host in removed)

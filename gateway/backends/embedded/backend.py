@@ -2,6 +2,11 @@
 
 Only the commands whose handlers exist are claimed by :meth:`supports`; the
 engine answers every other command with ``NotSupported`` naming this backend.
+
+Passwords are kept as salted SCRAM-SHA-256 keys.  ``password_digests`` (the
+``gateway.password_digests`` option) additionally keeps unsalted hex digests
+of each password for ``check_password_hash``; that is weaker storage, meant
+only for legacy clients, see :mod:`gateway.backends.embedded.passwords`.
 """
 
 from __future__ import annotations
@@ -14,8 +19,9 @@ from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
-from gateway.backends.embedded import accounts, misc, muc, oauth, roster, srg, vcard
+from gateway.backends.embedded import accounts, misc, muc, oauth, roster, srg, stats, vcard
 from gateway.backends.embedded.context import Context, Handler, prep_host
+from gateway.backends.embedded.passwords import STORABLE_DIGESTS
 from gateway.backends.embedded.store import Store
 from gateway.backends.interfaces import TokenGrant
 from gateway.engine.catalogue import Catalogue
@@ -35,6 +41,7 @@ HANDLERS: dict[str, Handler] = {
     **vcard.HANDLERS,
     **srg.HANDLERS,
     **muc.HANDLERS,
+    **stats.HANDLERS,
 }
 
 
@@ -68,6 +75,13 @@ class EmbeddedBackend:
         oauth_expire: lifetime in seconds of tokens issued without an explicit ttl.
         scopes: scopes a token may carry; by default ``ejabberd:user``,
             ``ejabberd:admin``, ``sasl_auth`` and every command name.
+        muc_service: the MUC service of each host, ``@HOST@`` standing for the host.
+        password_digests: ejabberd hash method names (``md5``, ``sha``, ``sha256`` …)
+            whose unsalted digest of each password is stored for
+            ``check_password_hash``; empty (the default) stores none.
+
+    Raises:
+        ValueError: for a ``muc_service`` or a digest method that cannot be used.
     """
 
     name = "embedded"
@@ -81,7 +95,14 @@ class EmbeddedBackend:
         *,
         scopes: Collection[str] | None = None,
         muc_service: str = "conference.@HOST@",
+        password_digests: Collection[str] = (),
     ) -> None:
+        unknown = sorted(set(password_digests) - set(STORABLE_DIGESTS))
+        if unknown:
+            raise ValueError(
+                f"password digests {', '.join(unknown)} are not supported; "
+                f"expected some of {', '.join(STORABLE_DIGESTS)}"
+            )
         served = sorted({h for h in (prep_host(h) for h in hosts) if h})
         services = {}
         for host in served:
@@ -96,6 +117,7 @@ class EmbeddedBackend:
             oauth_expire=oauth_expire,
             scopes=frozenset(scopes) if scopes is not None else _default_scopes(),
             muc_services=services,
+            password_digests=frozenset(password_digests),
         )
         self._handlers = dict(HANDLERS)
 
@@ -126,6 +148,13 @@ class EmbeddedBackend:
 
     def check_token(self, token: str) -> Deferred[TokenGrant | None]:
         return ensureDeferred(oauth.check_token(self.ctx, token))
+
+    def record_login(self, user: str, host: str) -> Deferred[bool]:
+        """Record a successful login as ``user@host``'s last activity (extauth ``auth``).
+
+        Fires ``False`` when there is no such account on a served host.
+        """
+        return ensureDeferred(accounts.record_login(self.ctx, user, host))
 
     def user_exists(self, user: str, host: str) -> Deferred[bool]:
         """Whether ``user@host`` is registered here (extauth ``isuser``)."""

@@ -122,6 +122,8 @@ class Context:
     scopes: frozenset[str]
     #: MUC service host -> the served host it belongs to
     muc_services: Mapping[str, str] = field(default_factory=dict)
+    #: unsalted digests kept beside the SCRAM keys (``gateway.password_digests``)
+    password_digests: frozenset[str] = frozenset()
 
     def now(self) -> float:
         """The injected clock's POSIX time."""

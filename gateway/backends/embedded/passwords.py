@@ -1,15 +1,19 @@
-"""Salted, iterated password hashes in the SCRAM-SHA-256 form (RFC 5802 / RFC 7677).
+"""Password storage: salted SCRAM-SHA-256 keys, plus optional legacy digests.
 
-The store keeps the salt, the iteration count, ``StoredKey`` and ``ServerKey``:
-enough to check a plaintext password (and, later, to run a SCRAM exchange),
-never enough to recover the password.  The password is hashed as its UTF-8
-bytes, with no further normalisation, so every entry point (API, extauth)
-agrees on what a password is.
+The store always keeps the salt, the iteration count, ``StoredKey`` and
+``ServerKey`` (RFC 5802 / RFC 7677): enough to check a plaintext password
+(and, later, to run a SCRAM exchange), never enough to recover it.  The
+password is hashed as its UTF-8 bytes, with no further normalisation, so
+every entry point (API, extauth) agrees on what a password is.
 
-Because only this form is kept, ``check_password_hash`` with ejabberd's
-``md5``/``sha`` methods (a digest of the plaintext) cannot be answered: the
-keys come out of PBKDF2 and HMAC, and no digest of the plaintext can be
-compared with them.
+``check_password_hash`` (what old clients such as pyejabberd use instead of
+``check_password``) hands over an *unsalted* digest of the plaintext, which
+no SCRAM key can be compared with.  When the operator opts in with
+``gateway.password_digests``, the store also keeps those unsalted hex
+digests (:func:`plain_digests`), written whenever a password is set.  That is
+weaker than SCRAM alone: an unsalted MD5 or SHA-1 digest is cheap to attack
+with precomputed tables and fast guessing, so a stolen database reveals weak
+passwords much sooner.  Leave the option empty unless such a client needs it.
 """
 
 from __future__ import annotations
@@ -18,14 +22,18 @@ import base64
 import hashlib
 import hmac
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 __all__ = [
     "DIGEST_METHODS",
+    "STORABLE_DIGESTS",
     "ITERATIONS",
     "SCHEME",
     "ScramCredentials",
+    "digest_matches",
     "hash_password",
+    "plain_digests",
     "verify_password",
 ]
 
@@ -77,3 +85,57 @@ def verify_password(password: str, credentials: ScramCredentials) -> bool:
 
 #: the hash methods ``check_password_hash`` accepts, as ejabberd documents them
 DIGEST_METHODS = ("md5", "sha")
+
+#: ejabberd's hash method names the store can keep a digest for -> hashlib's names
+STORABLE_DIGESTS: dict[str, str] = {
+    "md5": "md5",
+    "sha": "sha1",
+    "sha224": "sha224",
+    "sha256": "sha256",
+    "sha384": "sha384",
+    "sha512": "sha512",
+}
+
+
+def plain_digests(password: str, methods: Iterable[str]) -> dict[str, str]:
+    """``method -> lower-case hex digest`` of the UTF-8 password, unsalted, for each method.
+
+    Raises:
+        ValueError: for a method not in :data:`STORABLE_DIGESTS`.
+    """
+    data = password.encode("utf-8")
+    digests = {}
+    for method in methods:
+        name = STORABLE_DIGESTS.get(method)
+        if name is None:
+            raise ValueError(f"cannot keep a {method!r} password digest")
+        digests[method] = hashlib.new(name, data).hexdigest()
+    return digests
+
+
+def _spellings(stored_hex: str) -> tuple[str, ...]:
+    """The upper-case texts clients send for one digest.
+
+    ejabberd writes each byte as two upper-case hex digits; releases before
+    that wrote a byte without its leading zero, and pyejabberd, imitating
+    them, drops a zero byte altogether.  All three are accepted.
+    """
+    pairs = [stored_hex[i : i + 2].upper() for i in range(0, len(stored_hex), 2)]
+    unpadded = [pair[1:] if pair.startswith("0") else pair for pair in pairs]
+    return (
+        "".join(pairs),
+        "".join(unpadded),
+        "".join("" if pair == "00" else pair.lstrip("0") for pair in pairs),
+    )
+
+
+def digest_matches(stored_hex: str, supplied: str) -> bool:
+    """Whether a client's hex text ``supplied`` is the digest ``stored_hex``.
+
+    Case does not matter; each comparison runs in constant time.
+    """
+    candidate = supplied.upper().encode("ascii", "replace")
+    found = False
+    for spelling in _spellings(stored_hex):
+        found |= hmac.compare_digest(candidate, spelling.encode("ascii"))
+    return found
