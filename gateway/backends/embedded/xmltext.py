@@ -8,16 +8,9 @@ from __future__ import annotations
 
 from lxml import etree
 
-__all__ = ["XmlError", "parse_element", "to_text"]
+from gateway import safexml
 
-_PARSER = etree.XMLParser(
-    resolve_entities=False,
-    no_network=True,
-    load_dtd=False,
-    huge_tree=False,
-    remove_comments=True,
-    remove_pis=True,
-)
+__all__ = ["XmlError", "parse_element", "to_text"]
 
 
 class XmlError(ValueError):
@@ -31,12 +24,11 @@ def parse_element(text: str) -> etree._Element:
         XmlError: for malformed XML, a DOCTYPE, or anything but one element.
     """
     try:
-        element = etree.fromstring(text.encode("utf-8"), _PARSER)
-    except etree.XMLSyntaxError as e:
-        raise XmlError(f"not well-formed XML: {e}") from None
-    doctype: str = getattr(element.getroottree().docinfo, "doctype", "")
-    if doctype:
-        raise XmlError("a document type declaration is not allowed")
+        element = safexml.parse(text)
+    except safexml.XmlRejected as e:
+        if e.reason == "doctype":
+            raise XmlError("a document type declaration is not allowed") from None
+        raise XmlError(str(e)) from None
     return element
 
 
