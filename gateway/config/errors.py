@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-__all__ = ["ConfigError"]
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["ConfigError", "describe_value"]
 
 
 class ConfigError(Exception):
@@ -30,3 +33,14 @@ class ConfigError(Exception):
             else (f"{prefix}{self.path}" if self.path.startswith("[") else f"{prefix}.{self.path}")
         )
         return ConfigError(self.message, joined)
+
+
+def describe_value(value: Any) -> str:
+    """How a configuration value is named in an error message."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)

@@ -22,6 +22,7 @@ from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 from twisted.words.protocols.jabber.xmpp_stringprep import nameprep
 
 from gateway.config.errors import ConfigError
+from gateway.config.errors import describe_value as _show
 from gateway.config.model import (
     DEFAULT_OAUTH_EXPIRE,
     KNOWN_MODULES,
@@ -215,16 +216,6 @@ def parse_config(text: str, source: str | None = None) -> Config:
 
 
 # --- scalar checks --------------------------------------------------------
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return repr(value)
 
 
 def _int(value: Any, path: str, low: int | None = None, high: int | None = None) -> int:

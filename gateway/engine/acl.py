@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from twisted.words.protocols.jabber.xmpp_stringprep import nameprep, nodeprep, resourceprep
 
 from gateway.config.errors import ConfigError
+from gateway.config.errors import describe_value as _show
 from gateway.engine.model import Caller, IPAddress
 
 __all__ = [
@@ -303,16 +304,6 @@ def _text(value: Any, path: str, what: str = "a string") -> str:
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ConfigError(f"expected {what}, got {_show(value)}", path)
     return str(value)
-
-
-def _show(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    if isinstance(value, Mapping):
-        return "a mapping"
-    if isinstance(value, list):
-        return "a list"
-    return repr(value)
 
 
 def _name(value: Any, path: str) -> str:
