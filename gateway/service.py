@@ -40,7 +40,6 @@ from gateway.engine.auth import Authenticator
 from gateway.engine.builtin import GatewayCommands
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import Engine
-from gateway.engine.live import LivePermissions
 from gateway.engine.permissions import Permissions
 from gateway.engine.server import ServerCommands
 from gateway.frontends.ctl.process import CtlProcessor
@@ -265,7 +264,7 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
         # added after the store, so it stops before the store closes
         service.addService(link)
     # one permissions object for every engine and frontend: reload_config replaces its rules
-    permissions = LivePermissions.from_config(config)
+    permissions = Permissions.from_config(config)
     reloader = ConfigReloader(config, levels=levels, permissions=permissions)
 
     def extra_status() -> list[str]:

@@ -22,7 +22,6 @@ from gateway.config.dump import dump_yaml
 from gateway.config.errors import ConfigError
 from gateway.config.load import load_config
 from gateway.config.model import Config, GatewaySection
-from gateway.engine.live import LivePermissions
 from gateway.engine.permissions import Permissions
 
 __all__ = ["LIVE_SETTINGS", "ConfigReloader", "restart_needed"]
@@ -72,7 +71,7 @@ class ConfigReloader:
         config: Config,
         *,
         levels: LevelSetter,
-        permissions: LivePermissions,
+        permissions: Permissions,
         load: Callable[[str], Config] = load_config,
     ) -> None:
         self.current = config

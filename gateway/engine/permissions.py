@@ -464,6 +464,15 @@ class Permissions:
     def from_config(cls, config: Config) -> Permissions:
         return cls(config.api_permissions, config.acl, config.access_rules, config.hosts)
 
+    def replace(self, new: Permissions) -> None:
+        """Decide every later call by ``new``'s rules (``reload_config``).
+
+        Engines of every API profile and mod_rest share this one object, so
+        the change reaches them all.  Checks and replacement both run on the
+        reactor thread, so a check sees the old rules or the new, never a mix.
+        """
+        self.rules, self.control = new.rules, new.control
+
     def matching_rule(self, caller: Caller, definition: CommandDefinition) -> ApiPermission | None:
         """The first rule that allows the call, or ``None`` when the call is denied."""
         for rule in self.rules:

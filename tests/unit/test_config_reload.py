@@ -17,7 +17,6 @@ from gateway.config.model import Config
 from gateway.config.reload import ConfigReloader, restart_needed
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import Engine
-from gateway.engine.live import LivePermissions
 from gateway.engine.model import Caller
 from gateway.engine.permissions import Permissions
 from gateway.logs import LogLevelControl
@@ -60,7 +59,7 @@ class Daemon:
         self.path.write_text(text)
         config = load_config(str(self.path))
         self.levels = LogLevelControl(config.loglevel)
-        self.permissions = LivePermissions.from_config(config)
+        self.permissions = Permissions.from_config(config)
         self.reloader = ConfigReloader(config, levels=self.levels, permissions=self.permissions)
 
     def edit(self, old: str, new: str) -> None:
@@ -169,7 +168,7 @@ def test_config_without_file_cannot_reload() -> None:
     """A configuration built in code has no file to re-read."""
     config = parse_config(BASE)
     reloader = ConfigReloader(
-        config, levels=LogLevelControl(), permissions=LivePermissions.from_config(config)
+        config, levels=LogLevelControl(), permissions=Permissions.from_config(config)
     )
     with pytest.raises(ConfigError, match="not started from a configuration file"):
         reloader.reload()
@@ -178,7 +177,7 @@ def test_config_without_file_cannot_reload() -> None:
 def test_live_permissions_reach_every_profile() -> None:
     """Engines made for other API profiles share the one permissions object that is replaced."""
     config = parse_config(BASE)
-    live = LivePermissions.from_config(config)
+    live = Permissions.from_config(config)
     engine = Engine(CATALOGUE, CATALOGUE, None, None, live)  # type: ignore[arg-type]
     legacy = engine.for_profile(Catalogue.load("23.01"))
     assert legacy.permissions is live
