@@ -14,6 +14,13 @@ stanza still queued is written again, so only stanzas in flight when a link
 dropped can arrive twice; messages carry an XEP-0359 origin-id for receivers
 to spot those.
 
+A server may close the stream over one stanza it refuses (``invalid-from``
+from a server that checks ``from``).  Written again first on every new
+stream, that stanza would block the queue for good, so the link takes it out
+of the queue instead (at most one stanza per stream error, see
+:mod:`gateway.xmpp.poison`), logs an error naming it and counts it in
+:attr:`LinkState.dead_lettered`.
+
 :meth:`ComponentLink.iq` is different: an IQ whose answer a caller waits for
 is written straight to the live stream, never queued.  A queued IQ could be
 answered minutes later to a caller that is long gone; failing fast while the
@@ -45,6 +52,7 @@ from gateway import __version__
 from gateway.config.model import ComponentConfig
 from gateway.engine.errors import CommandError, InternalError, Unavailable
 from gateway.xmpp.handlers import NS_PING, InboundHandlers, error_condition
+from gateway.xmpp.poison import BLAMED_CONDITIONS, Culprit, advice, find_culprit
 from gateway.xmpp.queue import OutboundQueue, QueueFull
 from gateway.xmpp.stanzas import (
     COMPONENT_NS,
@@ -84,6 +92,8 @@ class LinkState:
     configured: bool
     #: stanza errors that came back for stanzas we sent
     bounced: int = 0
+    #: queued stanzas dropped because the server closed the stream over them
+    dead_lettered: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The state as JSON-ready values."""
@@ -221,12 +231,17 @@ class ComponentLink(MultiService):
         self._connected_since: float | None = None
         self._queued = 0
         self._bounced = 0
+        self._dead_lettered = 0
+        #: a poison stanza is being looked for; a new stream's pump waits for it
+        self._purge_lock = DeferredLock()
         #: connection attempts since the last successful handshake
         self._failures = 0
         self._confirmed_upto = 0
         self._xs: xmlstream.XmlStream | None = None
         self._authenticated = False
         self._stream_error: str | None = None
+        #: the condition of the stream error that ended the current stream
+        self._stream_condition: str | None = None
         self._handshake_timer: IDelayedCall | None = None
         self._session: _Session | None = None
         self._pending_iqs: dict[str, _PendingIq] = {}
@@ -254,6 +269,7 @@ class ComponentLink(MultiService):
             queued=self._queued,
             configured=True,
             bounced=self._bounced,
+            dead_lettered=self._dead_lettered,
         )
 
     def status_lines(self) -> list[str]:
@@ -268,7 +284,8 @@ class ComponentLink(MultiService):
         return [
             f"XMPP component {self.jid}: {link}",
             f"XMPP component {self.jid}: {_count(state.queued, 'stanza')} queued, "
-            f"{_count(state.bounced, 'stanza error')} bounced",
+            f"{_count(state.bounced, 'stanza error')} bounced, "
+            f"{_count(state.dead_lettered, 'stanza')} dead-lettered",
         ]
 
     def submit(self, element: etree._Element | domish.Element | str) -> Deferred[None]:
@@ -363,6 +380,7 @@ class ComponentLink(MultiService):
         self._xs = xs
         self._authenticated = False
         self._stream_error = None
+        self._stream_condition = None
         log.info(
             "XMPP component {jid}: connected to {where}, handshaking",
             jid=self.jid,
@@ -400,6 +418,7 @@ class ComponentLink(MultiService):
         if isinstance(value, error.StreamError):
             text = value.condition + (f" ({value.text})" if value.text else "")
             self._stream_error = f"stream error {text}"
+            self._stream_condition = value.condition
         else:
             self._stream_error = f"stream failed: {reason.getErrorMessage()}"
 
@@ -415,6 +434,8 @@ class ComponentLink(MultiService):
                 log.warn("XMPP component {jid}: link lost: {reason}", jid=self.jid, reason=why)
             else:
                 log.info("XMPP component {jid}: link closed", jid=self.jid)
+            if self._stream_condition in BLAMED_CONDITIONS:
+                self._dead_letter(self._stream_condition, session.sent_upto)
         elif self.running:
             self._failures += 1
             log.warn("XMPP component {jid}: handshake failed: {reason}", jid=self.jid, reason=why)
@@ -470,6 +491,10 @@ class ComponentLink(MultiService):
 
     async def _pump(self, session: _Session) -> None:
         try:
+            if self._purge_lock.locked:
+                # a poison stanza may still be in the queue: never write it again
+                await self._purge_lock.acquire()
+                self._purge_lock.release()
             while session.open and len(session.pings) < self._window:
                 session.again = False
                 batch = await self._queue.peek(session.sent_upto, self._batch_size)
@@ -521,6 +546,53 @@ class ComponentLink(MultiService):
                 "XMPP component {jid}: cannot drop confirmed stanzas", f, jid=self.jid
             )
         )
+
+    def _dead_letter(self, condition: str, sent_upto: int) -> None:
+        work = ensureDeferred(self._purge(condition, self._confirmed_upto, sent_upto))
+        work.addErrback(
+            lambda f: log.failure(
+                "XMPP component {jid}: cannot drop the stanza the server refused", f, jid=self.jid
+            )
+        )
+
+    async def _purge(self, condition: str, after: int, upto: int) -> None:
+        """Drop the one stanza among ids ``after < id <= upto`` that ``condition`` blames."""
+        await self._purge_lock.acquire()
+        try:
+            culprit = await self._find_culprit(condition, after, upto)
+            if culprit is None:
+                log.error(
+                    "XMPP component {jid}: the server closed the stream with {condition}, "
+                    "and no unconfirmed stanza explains it; nothing was dropped",
+                    jid=self.jid,
+                    condition=condition,
+                )
+                return
+            if not await self._queue.discard(culprit.item_id):
+                return
+        finally:
+            self._purge_lock.release()
+        self._dead_lettered += 1
+        log.error(
+            "XMPP component {jid}: the server closed the stream with {condition} because of "
+            "{what}; it has been dropped from the queue and will not be sent: {advice}",
+            jid=self.jid,
+            condition=condition,
+            what=_describe(culprit),
+            advice=advice(condition),
+        )
+        await self._refresh_count()
+
+    async def _find_culprit(self, condition: str, after: int, upto: int) -> Culprit | None:
+        """The first stanza with an id in ``after < id <= upto`` that ``condition`` blames."""
+        while after < upto:
+            batch = await self._queue.peek(after, self._batch_size)
+            sent = [item for item in batch if item[0] <= upto]
+            culprit = find_culprit(condition, sent, self.jid)
+            if culprit is not None or len(sent) < len(batch) or not batch:
+                return culprit
+            after = batch[-1][0]
+        return None
 
     async def _refresh_count(self) -> None:
         try:
@@ -602,6 +674,18 @@ def _answer_text(iq: domish.Element, caller_id: str | None) -> str:
         root.set("id", caller_id)
     text: str = etree.tostring(root, encoding="unicode")
     return text
+
+
+def _describe(culprit: Culprit) -> str:
+    ids = [f"queue id {culprit.item_id}"]
+    if culprit.stanza_id is not None:
+        ids.append(f"id {culprit.stanza_id!r}")
+    if culprit.origin_id is not None:
+        ids.append(f"origin-id {culprit.origin_id!r}")
+    return (
+        f"the <{culprit.kind}/> from {culprit.sender or '(none)'} "
+        f"to {culprit.target or '(none)'} ({', '.join(ids)})"
+    )
 
 
 def _drop(xs: xmlstream.XmlStream) -> None:

@@ -1,7 +1,8 @@
 """The durable outbound queue of the component link.
 
 Stanzas are appended with increasing ids and leave the queue only when the
-link knows the server has processed them (:meth:`OutboundQueue.confirm`).
+link knows the server has processed them (:meth:`OutboundQueue.confirm`), or
+when the server has shown it will never take one (:meth:`OutboundQueue.discard`).
 Ids never repeat while the table exists, even after the queue runs empty,
 because the link reads "everything after the last id I sent"; a separate
 one-row counter table keeps them increasing (``max(id) + 1`` would hand out
@@ -79,6 +80,13 @@ class OutboundQueue(Protocol):
         """Drop every stanza with an id up to ``upto_id``; fires with how many went."""
         ...
 
+    def discard(self, item_id: int) -> Deferred[bool]:
+        """Drop the one stanza ``item_id``; fires with whether it was queued.
+
+        Ids around it are untouched, and ids are still never handed out again.
+        """
+        ...
+
     def count(self) -> Deferred[int]:
         """How many stanzas are queued."""
         ...
@@ -104,6 +112,12 @@ class MemoryQueue:
     def confirm(self, upto_id: int) -> Deferred[int]:
         kept = [item for item in self._items if item[0] > upto_id]
         removed = len(self._items) - len(kept)
+        self._items = kept
+        return succeed(removed)
+
+    def discard(self, item_id: int) -> Deferred[bool]:
+        kept = [item for item in self._items if item[0] != item_id]
+        removed = len(kept) < len(self._items)
         self._items = kept
         return succeed(removed)
 
@@ -239,6 +253,15 @@ class SqlQueue:
                 f"DELETE FROM {TABLE} WHERE id <= ?", (upto_id,)
             ),
         )
+
+    def discard(self, item_id: int) -> Deferred[bool]:
+        return self._run(self._discard, item_id)
+
+    def _discard(self, txn: Any, item_id: int) -> bool:
+        removed = _Statements(txn, self._paramstyle).execute(
+            f"DELETE FROM {TABLE} WHERE id = ?", (item_id,)
+        )
+        return removed > 0
 
     def count(self) -> Deferred[int]:
         return self._run(self._count)

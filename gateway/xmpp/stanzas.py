@@ -20,6 +20,7 @@ from lxml import etree
 from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 
+from gateway import safexml
 from gateway.engine.errors import BadRequest
 
 __all__ = [
@@ -63,52 +64,32 @@ class FromRefused(BadRequest):
     """The ``from`` policy is ``reject`` and the stanza's sender is outside the component."""
 
 
-def _parser() -> etree.XMLParser:
-    # no entity expansion, no DTD, no network: a stanza is plain XML
-    return etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        load_dtd=False,
-        huge_tree=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
-
-
 def parse_xml(
     text: str | bytes, *, max_bytes: int = DEFAULT_MAX_BYTES, max_depth: int = DEFAULT_MAX_DEPTH
 ) -> etree._Element:
-    """Parse one XML element safely.
+    """Parse one XML element with :func:`gateway.safexml.parse`.
 
     Raises:
-        InvalidStanza: too large, not well-formed, carrying a DOCTYPE, or too deep.
+        InvalidStanza: too large, not well-formed (or empty), carrying a DOCTYPE, or too deep.
     """
-    data = text.encode("utf-8") if isinstance(text, str) else text
-    if len(data) > max_bytes:
-        raise InvalidStanza(f"the stanza is larger than {max_bytes} bytes")
-    if not data.strip():
-        raise InvalidStanza("the stanza is empty")
     try:
-        root = etree.fromstring(data, _parser())
-    except etree.XMLSyntaxError as e:
-        message = " ".join((e.msg or str(e)).split())
-        raise InvalidStanza(f"the stanza is not well-formed XML: {message}") from None
-    info = root.getroottree().docinfo
-    if getattr(info, "doctype", "") or info.internalDTD is not None:
-        raise InvalidStanza("a DOCTYPE is not accepted in a stanza")
-    if _depth_exceeds(root, max_depth):
-        raise InvalidStanza(f"the stanza is nested deeper than {max_depth} elements")
-    return root
+        return safexml.parse(text, max_bytes=max_bytes, max_depth=max_depth)
+    except safexml.XmlRejected as e:
+        raise InvalidStanza(_rejection(e, text, max_bytes, max_depth)) from None
 
 
-def _depth_exceeds(root: etree._Element, limit: int) -> bool:
-    stack: list[tuple[etree._Element, int]] = [(root, 1)]
-    while stack:
-        element, depth = stack.pop()
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in element if isinstance(child.tag, str))
-    return False
+def _rejection(e: safexml.XmlRejected, text: str | bytes, max_bytes: int, max_depth: int) -> str:
+    """The stanza-worded message for a refusal of the safe parser."""
+    if e.reason == "size":
+        return f"the stanza is larger than {max_bytes} bytes"
+    if e.reason == "doctype":
+        return "a DOCTYPE is not accepted in a stanza"
+    if e.reason == "depth":
+        return f"the stanza is nested deeper than {max_depth} elements"
+    if not text.strip():
+        return "the stanza is empty"
+    detail = str(e).removeprefix("not well-formed XML: ")
+    return f"the stanza is not well-formed XML: {detail}"
 
 
 def to_element(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from lxml import etree
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
 from twisted.internet.testing import MemoryReactorClock
-from twisted.logger import formatEvent
+from twisted.logger import LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.engine.errors import BadRequest, Unavailable
@@ -27,6 +28,8 @@ from .test_xmpp_fakes import (
     stanzas,
     temp_dir,
 )
+
+T = TypeVar("T")
 
 
 def message(body: str, sender: str | None = "bot@rest.localhost", **attrs: str) -> str:
@@ -610,3 +613,160 @@ class InboundTests(LinkTestCase):
         )
         connection.feed(f"<iq type='error' id='unknown' from='localhost' to='{COMPONENT}'/>")
         self.assertEqual(link.state().bounced, 2)
+
+
+def stream_error(condition: str, text: str = "") -> str:
+    """A server's stream error element with ``condition`` (and a text)."""
+    ns = "urn:ietf:params:xml:ns:xmpp-streams"
+    said = f"<text xmlns='{ns}'>{text}</text>" if text else ""
+    return f"<stream:error><{condition} xmlns='{ns}'/>{said}</stream:error>"
+
+
+class GatedQueue(MemoryQueue):
+    """A MemoryQueue whose peek or discard waits for the test while a gate is set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.peek_gate: Deferred[None] | None = None
+        self.discard_gate: Deferred[None] | None = None
+
+    def peek(self, after_id: int, limit: int) -> Deferred[list[tuple[int, str]]]:
+        parent = super().peek
+        return _after(self.peek_gate, lambda: parent(after_id, limit))
+
+    def discard(self, item_id: int) -> Deferred[bool]:
+        parent = super().discard
+        return _after(self.discard_gate, lambda: parent(item_id))
+
+
+def _after(gate: Deferred[None] | None, call: Callable[[], Deferred[T]]) -> Deferred[T]:
+    if gate is None:
+        return call()
+    done: Deferred[T] = Deferred()
+    gate.addCallback(lambda _: call().addCallback(done.callback))
+    return done
+
+
+class PoisonStanzaTests(LinkTestCase):
+    """A stanza the server closes the stream over is dropped, so the queue moves on."""
+
+    def jam(self, link: ComponentLink, condition: str = "invalid-from") -> list[str]:
+        """Connect, let the server close the stream with ``condition``; the bodies it got."""
+        connection, sent = self.server.connect()
+        connection.feed(stream_error(condition, "Improper domain part of 'from' attribute"))
+        self.assertTrue(connection.transport.disconnecting)
+        connection.drop()
+        self.reactor.advance(2)
+        return bodies(sent)
+
+    def errors(self, events: Any) -> list[str]:
+        return [
+            formatEvent(e)
+            for e in events
+            if e.get("log_namespace") == "gateway.xmpp.link" and e["log_level"] == LogLevel.error
+        ]
+
+    def check_jam_cleared(self, link: ComponentLink, queue: OutboundQueue) -> None:
+        events = capture_log(self)
+        self.submit(link, message("before"))
+        self.submit(link, message("foreign", "admin@localhost", id="bad-1"))
+        self.submit(link, message("after"))
+        self.assertEqual(self.jam(link), ["before", "foreign", "after"])
+        connection, sent = self.server.connect()
+        # "before" was never confirmed, so it goes again (origin-id lets receivers tell)
+        self.assertEqual(bodies(sent), ["before", "after"])
+        connection.answer_pings(sent)
+        self.assertEqual(self.successResultOf(queue.count()), 0)
+        self.assertEqual(link.state().dead_lettered, 1)
+        self.assertIn("1 stanza dead-lettered", link.status_lines()[1])
+        [error] = self.errors(events)
+        for part in ("invalid-from", "queue id 2", "'bad-1'", "admin@localhost", "from: rewrite"):
+            self.assertIn(part, error)
+
+    def test_jam_cleared_after_one_reconnect(self) -> None:
+        """After invalid-from the foreign-from stanza is dropped and later stanzas are sent."""
+        self.check_jam_cleared(self.make_link(), self.queue)
+
+    def test_jam_cleared_with_sql_queue(self) -> None:
+        """The poison stanza leaves a SqlQueue too, and stays gone after a restart."""
+        pool = SyncPool(str(temp_dir(self) / "queue.sqlite3"))
+        self.addCleanup(pool.close)
+        queue = SqlQueue(pool)
+        self.check_jam_cleared(self.make_link(queue=queue), queue)
+
+    def test_one_stanza_per_error(self) -> None:
+        """Each stream error drops one stanza, the first foreign one, never more."""
+        link = self.make_link()
+        self.submit(link, message("bad 1", "admin@localhost"))
+        self.submit(link, message("bad 2", "x@sub.rest.localhost"))
+        self.submit(link, message("good"))
+        self.assertEqual(self.jam(link), ["bad 1", "bad 2", "good"])
+        self.assertEqual(link.state().dead_lettered, 1)
+        self.assertEqual(self.jam(link), ["bad 2", "good"])
+        self.assertEqual(link.state().dead_lettered, 2)
+        _, sent = self.server.connect()
+        self.assertEqual(bodies(sent), ["good"])
+
+    def test_improper_addressing_blames_missing_to(self) -> None:
+        """improper-addressing drops the first stanza with no 'to', not a foreign-from one."""
+        link = self.make_link()
+        self.submit(link, message("foreign", "admin@localhost"))
+        self.submit(link, "<message><body>nowhere</body></message>")
+        self.submit(link, message("good"))
+        self.jam(link, "improper-addressing")
+        _, sent = self.server.connect()
+        self.assertEqual(bodies(sent), ["foreign", "good"])
+        self.assertEqual(link.state().dead_lettered, 1)
+
+    def test_other_stream_errors_drop_nothing(self) -> None:
+        """A stream error one stanza cannot cause (invalid-namespace, ...) drops nothing."""
+        link = self.make_link()
+        self.submit(link, message("foreign", "admin@localhost"))
+        for condition in ("invalid-namespace", "policy-violation", "system-shutdown"):
+            self.assertEqual(self.jam(link, condition), ["foreign"])
+        self.assertEqual(link.state().dead_lettered, 0)
+        self.assertEqual(self.successResultOf(self.queue.count()), 1)
+
+    def test_nothing_to_blame_drops_nothing(self) -> None:
+        """invalid-from with only in-domain stanzas unconfirmed drops nothing and says so."""
+        events = capture_log(self)
+        link = self.make_link()
+        self.submit(link, message("mine", COMPONENT))
+        self.assertEqual(self.jam(link), ["mine"])
+        _, sent = self.server.connect()
+        self.assertEqual(bodies(sent), ["mine"])
+        self.assertEqual(link.state().dead_lettered, 0)
+        [error] = self.errors(events)
+        self.assertIn("nothing was dropped", error)
+
+    def test_stanzas_queued_later_not_blamed(self) -> None:
+        """Only stanzas written to the failed stream can be blamed, not ones queued since."""
+        queue = GatedQueue()
+        link = self.make_link(queue=queue)
+        connection, _ = self.server.connect()
+        self.submit(link, message("in flight"))
+        connection.read()
+        queue.peek_gate = Deferred()
+        connection.feed(stream_error("invalid-from"))
+        connection.drop()
+        # queued after the stream failed, before the search reads the queue
+        self.submit(link, message("later", "admin@localhost"))
+        gate, queue.peek_gate = queue.peek_gate, None
+        gate.callback(None)
+        self.assertEqual(link.state().dead_lettered, 0)
+        self.assertEqual(self.successResultOf(queue.count()), 2)
+
+    def test_new_stream_waits_for_the_drop(self) -> None:
+        """A stream that comes up while the poison stanza is being dropped does not resend it."""
+        queue = GatedQueue()
+        link = self.make_link(queue=queue)
+        self.submit(link, message("foreign", "admin@localhost"))
+        self.submit(link, message("good"))
+        queue.discard_gate = Deferred()
+        self.jam(link)
+        connection, sent = self.server.connect()
+        self.assertEqual(sent, [])
+        gate, queue.discard_gate = queue.discard_gate, None
+        gate.callback(None)
+        self.assertEqual(bodies(connection.read()), ["good"])
+        self.assertEqual(link.state().dead_lettered, 1)

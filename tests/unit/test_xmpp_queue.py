@@ -68,6 +68,25 @@ class QueueBehaviour(_Base):
         self.assertEqual([i for i, _ in await queue.peek(0, 10)], ids[2:])
         self.assertEqual(await queue.confirm(ids[1]), 0)
 
+    async def test_discard_removes_only_that_id(self) -> None:
+        """discard drops one stanza, leaves its neighbours queued, and says whether it was there."""
+        queue = self.make_queue()
+        ids = [await queue.append(f"<m{n}/>") for n in range(3)]
+        self.assertIs(await queue.discard(ids[1]), True)
+        self.assertEqual(await queue.count(), 2)
+        self.assertEqual(await queue.peek(0, 10), [(ids[0], "<m0/>"), (ids[2], "<m2/>")])
+        self.assertIs(await queue.discard(ids[1]), False)
+        self.assertIs(await queue.discard(ids[2] + 100), False)
+        self.assertEqual(await queue.count(), 2)
+
+    async def test_ids_not_reused_after_discard(self) -> None:
+        """Discarding the newest stanza does not let its id be handed out again."""
+        queue = self.make_queue()
+        first = await queue.append("<a/>")
+        await queue.discard(first)
+        self.assertEqual(await queue.count(), 0)
+        self.assertGreater(await queue.append("<b/>"), first)
+
     async def test_ids_not_reused_after_draining(self) -> None:
         """An empty queue still hands out ids above every earlier one."""
         queue = self.make_queue()

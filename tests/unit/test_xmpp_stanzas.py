@@ -61,6 +61,25 @@ def test_parse_refuses_malformed_and_empty() -> None:
         parse_xml("  ")
 
 
+def test_parse_size_checked_before_emptiness() -> None:
+    """Blank text over the size limit is refused for its size, under it as empty."""
+    with pytest.raises(InvalidStanza, match="larger than 8 bytes"):
+        parse_xml(b" " * 9, max_bytes=8)
+    with pytest.raises(InvalidStanza, match="the stanza is empty"):
+        parse_xml(b" " * 8, max_bytes=8)
+
+
+@given(data=st.binary(max_size=200))
+def test_parse_refuses_only_with_invalid_stanza(data: bytes) -> None:
+    """Whatever the bytes, parse_xml gives an element or an InvalidStanza with a message."""
+    try:
+        root = parse_xml(data, max_bytes=150, max_depth=5)
+    except InvalidStanza as e:
+        assert e.message.startswith(("the stanza is ", "a DOCTYPE"))
+    else:
+        assert isinstance(root.tag, str)
+
+
 def test_to_element_checks_stanza_kind_and_namespace() -> None:
     """Only message, iq and presence in a stream namespace (or none) are stanzas."""
     with pytest.raises(InvalidStanza, match="not a stanza"):
