@@ -30,8 +30,7 @@ from twisted.web.resource import IResource
 from twisted.web.server import Site
 
 from gateway.backends.chain import ExecutorChain
-from gateway.backends.embedded.backend import EmbeddedBackend
-from gateway.backends.embedded.startup import open_store_sync
+from gateway.backends.embedded.startup import open_embedded
 from gateway.backends.embedded.store import Store
 from gateway.backends.interfaces import Backend
 from gateway.config.model import Config, ListenerConfig, RestOptions
@@ -214,20 +213,8 @@ def _make_backend(config: Config, reactor: Any, service: GatewayService) -> tupl
             f"xmpp-gateway: gateway.backend: the {config.gateway.backend!r} backend is not "
             "available in this version; use 'embedded'"
         )
-    try:
-        store = open_store_sync(config.gateway.store, reactor)
-    except Exception as e:
-        raise SystemExit(
-            f"xmpp-gateway: cannot open the store {config.gateway.store}: {e}"
-        ) from None
+    backend, store = open_embedded(config, reactor, "xmpp-gateway")
     service.addService(_StoreCloser(store))
-    backend = EmbeddedBackend(
-        store,
-        config.hosts,
-        reactor,
-        oauth_expire=config.oauth_expire,
-        password_digests=config.gateway.password_digests,
-    )
     return backend, store
 
 

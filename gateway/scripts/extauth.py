@@ -33,8 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from twisted.internet import reactor
 
-    from gateway.backends.embedded.backend import EmbeddedBackend
-    from gateway.backends.embedded.startup import open_store_sync
+    from gateway.backends.embedded.startup import open_embedded
     from gateway.config.load import find_config, load_config
     from gateway.frontends.extauth import ExtauthProtocol
 
@@ -45,20 +44,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     # stdout carries the protocol: every log line goes to stderr
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)], redirectStandardIO=False)
-    try:
-        store = open_store_sync(config.gateway.store, reactor)
-    except Exception as e:
-        print(
-            f"gateway-extauth: cannot open the store {config.gateway.store}: {e}", file=sys.stderr
-        )
-        return 1
-    backend = EmbeddedBackend(
-        store,
-        config.hosts,
-        reactor,
-        oauth_expire=config.oauth_expire,
-        password_digests=config.gateway.password_digests,
-    )
+    backend, store = open_embedded(config, reactor, "gateway-extauth")
 
     def finish() -> None:
         store.close()

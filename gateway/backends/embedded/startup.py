@@ -8,13 +8,17 @@ non-zero exit, instead of a daemon that listens but cannot answer.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from gateway.backends.embedded.backend import EmbeddedBackend
 from gateway.backends.embedded.dialect import Dialect, StoreAddress, ensure_parent, parse_dsn
 from gateway.backends.embedded.migrations import migrate
 from gateway.backends.embedded.store import Store, Tx, _pool
 
-__all__ = ["open_store_sync", "prepare_schema"]
+if TYPE_CHECKING:
+    from gateway.config.model import Config
+
+__all__ = ["open_embedded", "open_store_sync", "prepare_schema"]
 
 
 def prepare_schema(address: StoreAddress, now: float) -> None:
@@ -54,3 +58,25 @@ def open_store_sync(dsn: str, reactor: Any) -> Store:
     writer = _pool(address, reactor, writer=True)
     reader = _pool(address, reactor, writer=False)
     return Store(address, reactor, writer, reader)
+
+
+def open_embedded(config: Config, reactor: Any, program: str) -> tuple[EmbeddedBackend, Store]:
+    """The embedded backend over ``config``'s store, for the daemon and gateway-extauth alike.
+
+    Raises:
+        SystemExit: with ``"<program>: cannot open the store …"`` when the
+            database cannot be reached or migrated.
+    """
+    where = config.gateway.store
+    try:
+        store = open_store_sync(where, reactor)
+    except Exception as e:
+        raise SystemExit(f"{program}: cannot open the store {where}: {e}") from None
+    backend = EmbeddedBackend(
+        store,
+        config.hosts,
+        reactor,
+        oauth_expire=config.oauth_expire,
+        password_digests=config.gateway.password_digests,
+    )
+    return backend, store
