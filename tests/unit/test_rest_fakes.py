@@ -11,11 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from io import BytesIO
 from typing import Any, cast
 
 from lxml import etree
-from twisted.internet.address import IPv4Address, IPv6Address
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 from twisted.trial.unittest import SynchronousTestCase
@@ -35,6 +33,7 @@ from gateway.engine.permissions import Permissions, parse_api_permissions
 from gateway.frontends.ctl.process import CtlProcessor
 from gateway.frontends.rest import RestResource, StanzaSink
 from gateway.logs import LogLevelControl
+from tests.unit import test_jsonapi_fakes as jsonapi_fakes
 
 NODE = "xmpp-gateway@testhost"
 ACCOUNTS = {
@@ -195,21 +194,7 @@ def make_request(
     headers: Sequence[tuple[bytes, bytes]] = ((b"Host", b"localhost"),),
 ) -> DummyRequest:
     """A ``DummyRequest`` as the router hands it to mod_rest mounted at ``/rest``."""
-    target, _, _ = path.partition("?")
-    segments = [s.encode() for s in target.split("/") if s]
-    assert segments[:1] == [b"rest"], "path outside the mount point"
-    request = DummyRequest(segments[1:])
-    request.prepath = [b"rest"]
-    request.method = method
-    request.uri = path.encode("utf-8")
-    address = IPv6Address if ":" in ip else IPv4Address
-    request.client = address("TCP", ip, 50000)
-    request.content = BytesIO(body or b"")  # type: ignore[attr-defined]
-    if body is not None:
-        request.requestHeaders.setRawHeaders(b"content-length", [str(len(body)).encode()])
-    for name, value in headers:
-        request.requestHeaders.addRawHeader(name, value)
-    return request
+    return jsonapi_fakes.make_request(method, path, body, headers=headers, mount="/rest", ip=ip)
 
 
 @dataclass
