@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from twisted.application.service import MultiService
+from twisted.application.service import MultiService, Service
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
 from twisted.internet.interfaces import IListeningPort, IProtocolFactory
@@ -218,14 +218,15 @@ def _make_backend(config: Config, reactor: Any, service: GatewayService) -> tupl
     return backend, store
 
 
-class _StoreCloser(MultiService):
-    def __init__(self, store: Any) -> None:
-        super().__init__()
+class _StoreCloser(Service):
+    """Closes the store's connections when the daemon stops."""
+
+    def __init__(self, store: Store) -> None:
         self._store = store
 
-    def stopService(self) -> Any:
+    def stopService(self) -> None:
         super().stopService()
-        return self._store.close()
+        self._store.close()
 
 
 def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> GatewayService:
