@@ -62,12 +62,13 @@ class GatewayCommands:
             return fail(e)
 
     def _status(self, _: Mapping[str, Any]) -> ResTuple:
-        lines = [
-            f"The node {self._node} is started with status: started",
-            f"xmpp-api-gateway {__version__} is running in that node",
-            *self._extra_status(),
-        ]
-        return ResTuple("\n".join(lines))
+        # ejabberd 24.12's wording (two spaces before the second sentence), which
+        # scripts match on; our own state follows on separate lines
+        first = (
+            f"The node {self._node} is started. Status: started"
+            f"  xmpp-api-gateway {__version__} is running in that node"
+        )
+        return ResTuple("\n".join([first, *self._extra_status()]))
 
     def _set_loglevel(self, args: Mapping[str, Any]) -> bool:
         try:

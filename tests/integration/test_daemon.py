@@ -15,10 +15,10 @@ def test_status_over_api_and_ctl(tmp_path: Path) -> None:
     with daemon.running_daemon(tmp_path) as d:
         status, body = daemon.post_json(d.http_port, "status", {})
         assert status == 200
-        assert "is started with status: started" in body
+        assert "is started. Status: started" in body
         result = d.ctl("status")
         assert result.returncode == 0, result.stderr + result.stdout
-        assert "is started with status: started" in result.stdout
+        assert "is started. Status: started" in result.stdout
 
 
 def test_ctl_socket_is_private(tmp_path: Path) -> None:

@@ -88,4 +88,4 @@ def test_python_example(default_daemon: daemon.Daemon, tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "'users': [" in result.stdout
-    assert "is started with status: started" in result.stdout
+    assert "is started. Status: started" in result.stdout

@@ -111,7 +111,7 @@ class TestCommands:
         processor, _ = make()
         text, status = run(processor, "status")
         assert status == 0
-        assert text.startswith("The node gw@test is started with status: started\n")
+        assert text.startswith("The node gw@test is started. Status: started  xmpp-api-gateway")
 
     def test_list_result(self) -> None:
         """A list result prints one element per line."""

@@ -25,8 +25,8 @@ from tests.unit.test_jsonapi_fakes import (
 )
 
 STATUS_TEXT = (
-    f"The node {NODE} is started with status: started\n"
-    f"xmpp-api-gateway {__version__} is running in that node"
+    f"The node {NODE} is started. Status: started"
+    f"  xmpp-api-gateway {__version__} is running in that node"
 )
 FORBIDDEN = "AccessRules: Account does not have the right to perform the operation."
 JSON_HEADERS = {

@@ -23,8 +23,7 @@ from tests.unit.test_xmlrpc_fakes import (
 
 PROFILES = ("24.12", "23.01")
 STATUS_TEXT = (
-    f"The node {NODE} is started with status: started\n"
-    "xmpp-api-gateway 0.1.0 is running in that node"
+    f"The node {NODE} is started. Status: started  xmpp-api-gateway 0.1.0 is running in that node"
 )
 
 
