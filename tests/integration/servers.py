@@ -347,6 +347,24 @@ class XmppServer:
     def _command(self) -> list[str]:
         raise NotImplementedError
 
+    def _run_tool(
+        self, command: list[str], label: str, timeout: float
+    ) -> subprocess.CompletedProcess[str]:
+        """Run an admin tool of this server in its environment (output merged)."""
+        try:
+            return subprocess.run(
+                command,
+                cwd=self.workdir,
+                env=self._environment(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=timeout,
+            )
+        except subprocess.TimeoutExpired as e:
+            raise ServerError(f"{label} timed out") from e
+
     def _environment(self) -> dict[str, str]:
         env = dict(os.environ)
         env.update(self._extra_env)
@@ -580,19 +598,7 @@ class EjabberdServer(XmppServer):
             self.node,
             *args,
         ]
-        try:
-            return subprocess.run(
-                command,
-                cwd=self.workdir,
-                env=self._environment(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=timeout,
-            )
-        except subprocess.TimeoutExpired as e:
-            raise ServerError(f"ejabberdctl {shlex.join(args)} timed out") from e
+        return self._run_tool(command, f"ejabberdctl {shlex.join(args)}", timeout)
 
     def register(self, user: str, password: str) -> None:
         self.ctl("register", user, self.vhost, password)
@@ -718,19 +724,8 @@ class ProsodyServer(XmppServer):
 
     def prosodyctl(self, *args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
         """Run ``prosodyctl --config <this server's file> args…`` (output merged)."""
-        try:
-            return subprocess.run(
-                ["prosodyctl", "--config", str(self.config_path), *args],
-                cwd=self.workdir,
-                env=self._environment(),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=timeout,
-            )
-        except subprocess.TimeoutExpired as e:
-            raise ServerError(f"prosodyctl {shlex.join(args)} timed out") from e
+        command = ["prosodyctl", "--config", str(self.config_path), *args]
+        return self._run_tool(command, f"prosodyctl {shlex.join(args)}", timeout)
 
     def register(self, user: str, password: str) -> None:
         result = self.prosodyctl("register", user, self.vhost, password)
