@@ -15,20 +15,22 @@ from typing import Any
 from gateway.engine.types import Type
 from gateway.frontends.erlterm import Atom, format_w
 
-__all__ = ["erlang_float", "json_term", "type_term"]
+__all__ = ["erlang_float", "json_term", "type_as_term", "type_term"]
+
+
+def type_as_term(type_: Type) -> Any:
+    """A declared type as the Erlang term ejabberd prints: ``{list,{group,binary}}`` …"""
+    if type_.kind == "list":
+        element = type_.element
+        return (Atom("list"), (Atom(element.name), type_as_term(element.type)))
+    if type_.kind == "tuple":
+        return (Atom("tuple"), [(Atom(f.name), type_as_term(f.type)) for f in type_.fields])
+    return Atom(type_.kind)
 
 
 def type_term(type_: Type) -> str:
     """The ``~w`` text of a type: ``integer``, ``{list,{group,binary}}``, ``{tuple,[…]}``."""
-    if type_.kind == "list":
-        element = type_.element
-        return "{list,{" + format_w(Atom(element.name)) + "," + type_term(element.type) + "}}"
-    if type_.kind == "tuple":
-        fields = ",".join(
-            "{" + format_w(Atom(f.name)) + "," + type_term(f.type) + "}" for f in type_.fields
-        )
-        return "{tuple,[" + fields + "]}"
-    return type_.kind
+    return format_w(type_as_term(type_))
 
 
 def json_term(value: Any, *, maps: bool = True) -> str:

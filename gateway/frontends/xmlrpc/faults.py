@@ -23,6 +23,7 @@ from gateway.engine.errors import (
 )
 from gateway.engine.types import Type
 from gateway.frontends.erlterm import Atom, Charlist, format_p
+from gateway.frontends.typeterm import type_as_term
 from gateway.frontends.xmlrpc.values import Value, pairs_term, to_term
 
 __all__ = [
@@ -35,7 +36,6 @@ __all__ = [
     "invalid_token",
     "missing",
     "problem",
-    "type_term",
     "unknown_call",
     "unused",
 ]
@@ -59,16 +59,6 @@ class Fault(Exception):
 
 def _code(key: str) -> int:
     return ERROR_TABLE[key].xmlrpc_fault
-
-
-def type_term(type_: Type) -> Any:
-    """A declared type as ejabberd prints it: ``integer``, ``{list,{group,binary}}`` …"""
-    if type_.kind == "list":
-        element = type_.element
-        return (Atom("list"), (Atom(element.name), type_term(element.type)))
-    if type_.kind == "tuple":
-        return (Atom("tuple"), [(Atom(f.name), type_term(f.type)) for f in type_.fields])
-    return Atom(type_.kind)
 
 
 def unknown_call(method: str, params: Iterable[Value]) -> Fault:
@@ -107,7 +97,7 @@ def bad_type(value: Value, type_: Type) -> Fault:
     return Fault(
         _code("bad_argument_type"),
         f"Parameter '{format_p(to_term(value))}' can't be coerced to type "
-        f"'{format_p(type_term(type_))}'",
+        f"'{format_p(type_as_term(type_))}'",
     )
 
 
