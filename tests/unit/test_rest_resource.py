@@ -200,6 +200,12 @@ class CommandTests(SynchronousTestCase):
         caller = rig.backend.calls[-1][2]
         self.assertEqual((caller.user, caller.host), ("admin", "localhost"))
 
+    def test_auth_checked_once(self) -> None:
+        """The password is checked once per request: the processor reuses the caller."""
+        rig = make_resource()
+        post(rig, "--auth admin localhost secret registered_users localhost")
+        self.assertEqual(rig.backend.password_checks, 1)
+
     def test_bad_auth(self) -> None:
         """Wrong ``--auth`` credentials are refused with 401 even without access_commands.
 

@@ -81,14 +81,22 @@ class CtlProcessor:
         self.caller_frontend = caller_frontend
         self.program = program
 
-    def process(self, argv: Sequence[str], ip: IPAddress | None = None) -> Deferred[Answer]:
-        """Run ``argv`` (everything after the program name); never fails."""
-        return ensureDeferred(self.run(argv, ip))
+    def process(
+        self, argv: Sequence[str], ip: IPAddress | None = None, caller: Caller | None = None
+    ) -> Deferred[Answer]:
+        """Run ``argv`` (everything after the program name); never fails.
 
-    async def run(self, argv: Sequence[str], ip: IPAddress | None = None) -> Answer:
+        ``caller`` is for transports that authenticated the caller already
+        (mod_rest checks ``--auth`` itself): its credentials are not checked again.
+        """
+        return ensureDeferred(self.run(argv, ip, caller))
+
+    async def run(
+        self, argv: Sequence[str], ip: IPAddress | None = None, caller: Caller | None = None
+    ) -> Answer:
         """Like :meth:`process`, as a coroutine."""
         try:
-            return await self._run(list(argv), ip)
+            return await self._run(list(argv), ip, caller)
         except CommandError as e:
             return format_error(e)
         except Exception:
@@ -102,7 +110,7 @@ class CtlProcessor:
             return "24.12-v0"
         return style
 
-    async def _run(self, argv: list[str], ip: IPAddress | None) -> Answer:
+    async def _run(self, argv: list[str], ip: IPAddress | None, caller: Caller | None) -> Answer:
         try:
             line = _parse_options(argv)
         except _UsageError:
@@ -115,7 +123,8 @@ class CtlProcessor:
         strings = line.words[1:]
         if name == "help":
             return self._help(strings, line.version)
-        caller = await self._caller(line.auth, ip)
+        if caller is None:
+            caller = await self._caller(line.auth, ip)
         definition = self.engine.resolve(name, line.version)
         style = self.style(line.version)
         try:

@@ -92,9 +92,6 @@ class AuthPrefix:
         """True for ``--auth "" "" ""``, which stands for no credentials."""
         return not (self.user or self.host or self.password)
 
-    def argv(self) -> list[str]:
-        return ["--auth", self.user, self.host, self.password]
-
 
 class BadAuthPrefix(ValueError):
     """``--auth`` without its three values."""

@@ -78,7 +78,6 @@ from gateway.frontends.ctl.process import CtlProcessor
 from gateway.frontends.ctl.text import format_error
 from gateway.frontends.rest.access import access_commands_allow
 from gateway.frontends.rest.cmdline import (
-    AuthPrefix,
     BadAuthPrefix,
     split_auth,
     split_command_line,
@@ -259,8 +258,8 @@ class RestResource(AsyncResource[HttpAnswer]):
         refusal = self._check_access_commands(caller, words)
         if refusal is not None:
             return refusal
-        argv = [*(auth.argv() if isinstance(auth, AuthPrefix) else []), *words]
-        text, status = await self._processor.process(argv, ip)
+        # the credentials were checked above: the processor gets the caller, not them again
+        text, status = await self._processor.process(words, ip, caller)
         return _text(200, rest_text(text, status))
 
     def _check_access_commands(self, caller: Caller | None, words: list[str]) -> HttpAnswer | None:
