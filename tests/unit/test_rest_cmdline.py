@@ -78,7 +78,6 @@ def test_split_auth() -> None:
     assert split_auth(["status", "--auth"]) == (None, ["status", "--auth"])
     assert AuthPrefix("", "", "").anonymous
     assert not AuthPrefix("u", "", "").anonymous
-    assert AuthPrefix("u", "h", "p").argv() == ["--auth", "u", "h", "p"]
 
 
 def test_split_auth_short() -> None:
