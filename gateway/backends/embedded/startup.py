@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from gateway.backends.embedded.backend import EmbeddedBackend
 from gateway.backends.embedded.dialect import Dialect, StoreAddress, ensure_parent, parse_dsn
 from gateway.backends.embedded.migrations import migrate
-from gateway.backends.embedded.store import Store, Tx, _pool
+from gateway.backends.embedded.store import Store, Tx, connection_pool
 
 if TYPE_CHECKING:
     from gateway.config.model import Config
@@ -55,8 +55,8 @@ def open_store_sync(dsn: str, reactor: Any) -> Store:
     if address.engine == "sqlite":
         ensure_parent(address.target)
     prepare_schema(address, reactor.seconds())
-    writer = _pool(address, reactor, writer=True)
-    reader = _pool(address, reactor, writer=False)
+    writer = connection_pool(address, reactor, writer=True)
+    reader = connection_pool(address, reactor, writer=False)
     return Store(address, reactor, writer, reader)
 
 

@@ -33,7 +33,7 @@ from gateway.backends.embedded.dialect import (
     parse_dsn,
 )
 
-__all__ = ["Row", "Store", "Tx", "open_store"]
+__all__ = ["Row", "Store", "Tx", "connection_pool", "open_store"]
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -152,7 +152,8 @@ class Store:
             self._reader.close()
 
 
-def _pool(address: StoreAddress, reactor: Any, *, writer: bool) -> adbapi.ConnectionPool:
+def connection_pool(address: StoreAddress, reactor: Any, *, writer: bool) -> adbapi.ConnectionPool:
+    """The writer's (one connection for SQLite) or the readers' pool for ``address``."""
     dialect = Dialect(address.engine)
     module, args, kwargs = dialect.pool_args(address, writer=writer)
     return adbapi.ConnectionPool(
@@ -184,8 +185,8 @@ async def _open(dsn: str, reactor: Any) -> Store:
     address = parse_dsn(dsn)
     if address.engine == "sqlite" and not address.in_memory:
         ensure_parent(address.target)
-    writer = _pool(address, reactor, writer=True)
-    reader = writer if address.in_memory else _pool(address, reactor, writer=False)
+    writer = connection_pool(address, reactor, writer=True)
+    reader = writer if address.in_memory else connection_pool(address, reactor, writer=False)
     store = Store(address, reactor, writer, reader)
     writer.start()
     reader.start()
