@@ -27,7 +27,6 @@ from twisted.logger import (
 )
 from twisted.python.failure import Failure
 from twisted.web.resource import IResource
-from twisted.web.server import Site
 
 from gateway.backends.chain import ExecutorChain
 from gateway.backends.embedded.startup import open_embedded
@@ -36,19 +35,28 @@ from gateway.backends.interfaces import Backend
 from gateway.config.model import Config, ListenerConfig, RestOptions
 from gateway.config.reload import ConfigReloader
 from gateway.engine.auth import Authenticator
+from gateway.engine.bans import BanCommands
+from gateway.engine.bruteforce import FailureLimiter
 from gateway.engine.builtin import GatewayCommands
+from gateway.engine.caches import CacheRegistry
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import Engine
+from gateway.engine.files import FilesDir, prepare_files_dir
 from gateway.engine.permissions import Permissions
 from gateway.engine.server import ServerCommands
+from gateway.frontends.connections import Admission, Drainable, GuardedFactory, drain_all
 from gateway.frontends.ctl.process import CtlProcessor
 from gateway.frontends.ctl.server import CtlFactory
 from gateway.frontends.health import HealthResource
+from gateway.frontends.http_guard import GuardedSite
 from gateway.frontends.jsonapi import JsonApiResource
 from gateway.frontends.rest import RestResource
 from gateway.frontends.router import PrefixRouter
 from gateway.frontends.xmlrpc import XmlRpcResource
+from gateway.hangup import HangupReload
 from gateway.logs import LogLevelControl
+from gateway.offload import Offload, ThreadOffload, run_inline
+from gateway.owner_only import ensure_private_dir
 from gateway.xmpp.commands import StanzaCommands
 from gateway.xmpp.link import ComponentLink, health_check
 from gateway.xmpp.queue import SqlQueue, StoreInteractions
@@ -67,16 +75,28 @@ class GatewayService(MultiService):
 
     Listeners are bound in :meth:`privilegedStartService`, synchronously, so a
     port that is in use stops the daemon at once with a one-line message and
-    exit status 1 instead of a traceback.
+    exit status 1 instead of a traceback.  Stopping (SIGTERM) closes them
+    first and waits up to ``shutdown_grace`` seconds for the requests in
+    flight to be answered before anything else stops.
     """
 
-    def __init__(self, reactor: Any, levels: LogLevelControl, twistd_options: Any = None) -> None:
+    def __init__(
+        self,
+        reactor: Any,
+        levels: LogLevelControl,
+        twistd_options: Any = None,
+        *,
+        shutdown_grace: float = 10.0,
+    ) -> None:
         super().__init__()
         self._reactor = reactor
         self._levels = levels
         self._twistd = twistd_options
         self._listeners: list[tuple[str, str, Callable[[], IProtocolFactory]]] = []
         self._ports: list[IListeningPort] = []
+        #: listeners' factories that finish their requests before the daemon stops
+        self._drainable: list[Drainable] = []
+        self._shutdown_grace = shutdown_grace
         self.before_listen: list[Callable[[], None]] = []
 
     def add_listener(
@@ -109,7 +129,10 @@ class GatewayService(MultiService):
         for hook in self.before_listen:
             hook()
         for name, description, factory in self._listeners:
-            self._ports.append(self._listen(name, description, factory()))
+            built = factory()
+            self._ports.append(self._listen(name, description, built))
+            if isinstance(built, Drainable):
+                self._drainable.append(built)
         super().privilegedStartService()
 
     def _listen(self, name: str, description: str, factory: IProtocolFactory) -> IListeningPort:
@@ -133,11 +156,23 @@ class GatewayService(MultiService):
         log.info("listening: {name} ({description})", name=name, description=description)
         return outcome
 
-    def stopService(self) -> Deferred[None] | None:
+    def stopService(self) -> Deferred[Any]:
+        """Stop accepting, let requests in flight finish (up to the grace period), then stop.
+
+        The store, the component link and the rest stop only afterwards, so
+        the last requests are answered with everything still working.
+        """
         for port in self._ports:
             port.stopListening()
         self._ports.clear()
-        return super().stopService()
+        drainable, self._drainable = self._drainable, []
+        drained = drain_all(drainable, self._shutdown_grace, self._reactor)
+
+        def stop_the_rest(_: None) -> Deferred[Any] | None:
+            stopped: Deferred[Any] | None = super(GatewayService, self).stopService()
+            return stopped
+
+        return drained.addCallback(stop_the_rest)
 
 
 @dataclass(frozen=True)
@@ -150,6 +185,8 @@ class Frontends:
     permissions: Permissions
     reactor: Any
     sink: ComponentLink | None = None
+    #: decodes large bodies off the event loop
+    offload: Offload = run_inline
 
     def handler(self, name: str, engine: Engine, listener: ListenerConfig) -> IResource:
         """The resource for request handler ``name`` on ``listener``."""
@@ -163,6 +200,7 @@ class Frontends:
                 tag=listener.tag,
                 custom_headers=listener.custom_headers,
                 max_body_bytes=limits.max_body_bytes,
+                offload=self.offload,
             )
         if name == "ejabberd_xmlrpc":
             return XmlRpcResource(
@@ -171,6 +209,7 @@ class Frontends:
                 tag=listener.tag,
                 max_body_bytes=limits.max_body_bytes,
                 max_depth=limits.max_xml_depth,
+                offload=self.offload,
             )
         if name == "mod_rest":
             return RestResource(
@@ -184,11 +223,12 @@ class Frontends:
                 max_depth=limits.max_xml_depth,
                 iq_timeout=limits.request_timeout,
                 clock=self.reactor,
+                offload=self.offload,
             )
         raise ValueError(f"unknown request handler {name!r}")
 
-    def site(self, listener: ListenerConfig) -> Site:
-        """One ``Site`` for one ``listen`` entry, speaking its API profile."""
+    def site(self, listener: ListenerConfig) -> GuardedSite:
+        """One ``Site`` for one ``listen`` entry, speaking its API profile, with its limits."""
         profile = listener.api_profile or self.config.gateway.api_profile
         engine = self.engine.for_profile(Catalogue.load(profile))
         if listener.module == "ejabberd_xmlrpc":
@@ -202,18 +242,28 @@ class Frontends:
                 health = HealthResource({"xmpp_component": health_check(self.sink)})
                 handlers.append(("/health", health))
             root = PrefixRouter(handlers)
-        site = Site(root)
+        limits = self.config.gateway.limits
+        site = GuardedSite(
+            root,
+            name=f"listen[{listener.index}] {listener.describe()}",
+            reactor=self.reactor,
+            receive_timeout=limits.receive_timeout,
+            idle_timeout=limits.idle_timeout,
+            max_connections=limits.max_connections,
+        )
         site.displayTracebacks = False
         return site
 
 
-def _make_backend(config: Config, reactor: Any, service: GatewayService) -> tuple[Backend, Store]:
+def _make_backend(
+    config: Config, reactor: Any, service: GatewayService, files: FilesDir
+) -> tuple[Backend, Store]:
     if config.gateway.backend != "embedded":
         raise SystemExit(
             f"xmpp-gateway: gateway.backend: the {config.gateway.backend!r} backend is not "
             "available in this version; use 'embedded'"
         )
-    backend, store = open_embedded(config, reactor, "xmpp-gateway")
+    backend, store = open_embedded(config, reactor, "xmpp-gateway", files)
     service.addService(_StoreCloser(store))
     return backend, store
 
@@ -232,15 +282,23 @@ class _StoreCloser(Service):
 def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> GatewayService:
     """Wire ``config`` into a ready-to-start service."""
     levels = LogLevelControl(config.loglevel)
-    service = GatewayService(reactor, levels, twistd_options)
+    limits = config.gateway.limits
+    service = GatewayService(reactor, levels, twistd_options, shutdown_grace=limits.shutdown_grace)
+    # large bodies and stanzas are decoded in a thread of their own
+    offload = ThreadOffload(reactor)
+    offload.setServiceParent(service)
     for module in config.ignored_modules:
         log.info("modules.{module}: not used by the gateway, ignored", module=module)
     for warning in config.warnings:
         log.warn("configuration: {warning}", warning=warning)
 
-    backend, store = _make_backend(config, reactor, service)
+    files = _prepare_files_dir(config.gateway.files_dir)
+    backend, store = _make_backend(config, reactor, service, files)
+    # what clear_cache empties; parts that cache something register here
+    caches = CacheRegistry()
+    caches.register("command catalogue", Catalogue.forget_loaded)
     link = None
-    component, limits = config.gateway.component, config.gateway.limits
+    component = config.gateway.component
     if component is not None:
         link = ComponentLink(
             component,
@@ -248,22 +306,45 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
             reactor,
             max_bytes=limits.max_body_bytes,
             max_depth=limits.max_xml_depth,
+            offload=offload,
         )
         # added after the store, so it stops before the store closes
         service.addService(link)
     # one permissions object for every engine and frontend: reload_config replaces its rules
     permissions = Permissions.from_config(config)
     reloader = ConfigReloader(config, levels=levels, permissions=permissions)
+    service.addService(HangupReload(reloader.reload, reactor))
+
+    brute_force = config.gateway.brute_force
+    limiter = FailureLimiter(
+        reactor.seconds,
+        max_failures=brute_force.max_failures,
+        window=brute_force.window,
+        ban_time=brute_force.ban_time,
+        exempt=brute_force.exempt,
+    )
 
     def extra_status() -> list[str]:
-        return [*(link.status_lines() if link else ()), *reloader.status_lines()]
+        return [
+            *(link.status_lines() if link else ()),
+            *reloader.status_lines(),
+            *limiter.status_lines(),
+        ]
 
     gateway_commands = ExecutorChain(
         "gateway",
         [
             GatewayCommands(config.hosts, levels, extra_status=extra_status),
-            ServerCommands(backend, reactor, reload=reloader.reload, dump=reloader.dump),
+            ServerCommands(
+                backend,
+                reactor,
+                reload=reloader.reload,
+                dump=reloader.dump,
+                files=files,
+                caches=caches,
+            ),
             StanzaCommands(link, max_depth=limits.max_xml_depth),
+            BanCommands(limiter),
         ],
     )
     engine = Engine(
@@ -272,10 +353,17 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
         backend,
         gateway_commands,
         permissions,
-        alternative="ejabberd" if config.gateway.backend == "embedded" else None,
+        # no alternative backend is suggested: the only other one cannot start yet
     )
-    authenticator = Authenticator(backend, clock=reactor.seconds)
-    frontends = Frontends(config, engine, authenticator, permissions, reactor, sink=link)
+    authenticator = Authenticator(
+        backend,
+        clock=reactor.seconds,
+        limiter=limiter,
+        max_password_bytes=config.gateway.limits.max_password_bytes,
+    )
+    frontends = Frontends(
+        config, engine, authenticator, permissions, reactor, sink=link, offload=offload
+    )
 
     for listener in config.listen:
         service.add_listener(
@@ -290,7 +378,10 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
     service.add_listener(
         "gatewayctl socket",
         f"unix:{socket_path.replace(':', chr(92) + ':')}:mode=600:lockfile=1",
-        lambda: CtlFactory(processor, reactor),
+        lambda: GuardedFactory(
+            CtlFactory(processor, reactor),
+            Admission("gatewayctl socket", limits.max_connections, reactor),
+        ),
     )
     return service
 
@@ -298,4 +389,14 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
 def _prepare_socket_dir(path: str) -> None:
     directory = os.path.dirname(path)
     if directory:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
+        # an existing directory is only reported: it may hold other things
+        ensure_private_dir(directory, tighten_existing=False)
+
+
+def _prepare_files_dir(path: str) -> FilesDir:
+    try:
+        return prepare_files_dir(path)
+    except OSError as e:
+        raise SystemExit(
+            f"xmpp-gateway: gateway.files_dir: cannot prepare {path}: {e.strerror or e}"
+        ) from None

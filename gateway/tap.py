@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from twisted.application.service import IService
@@ -38,6 +39,10 @@ def makeService(options: Options) -> IService:
     from twisted.internet import reactor
 
     from gateway.service import build_service
+
+    # belt and braces beside the explicit modes: whatever the daemon creates
+    # (store, socket, dumps, logs) starts out owner-only
+    os.umask(0o077)
 
     twistd: Any = getattr(options, "parent", None)
     return build_service(options.loaded, reactor, twistd_options=twistd)

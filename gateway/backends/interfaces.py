@@ -53,7 +53,12 @@ class Backend(Executor, Protocol):
     """An executor that also holds the accounts and tokens callers log in with."""
 
     def check_password(self, user: str, host: str, password: str) -> Deferred[bool]:
-        """Whether ``password`` is right for ``user@host``."""
+        """Whether ``password`` is right for ``user@host``.
+
+        Answers in the same time whether or not the account exists (an unknown
+        account is checked against dummy credentials), so a caller cannot
+        learn which accounts exist by timing it.
+        """
 
     def check_token(self, token: str) -> Deferred[TokenGrant | None]:
         """The grant behind ``token``, or ``None`` when it is unknown."""

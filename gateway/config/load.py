@@ -27,6 +27,7 @@ from gateway.config.model import (
     DEFAULT_OAUTH_EXPIRE,
     KNOWN_MODULES,
     AccessCommand,
+    BruteForceConfig,
     ComponentConfig,
     Config,
     GatewaySection,
@@ -45,7 +46,12 @@ from gateway.engine.acl import (
     parse_acls,
     parse_network,
 )
-from gateway.engine.permissions import ApiPermission, parse_api_permissions
+from gateway.engine.permissions import (
+    ApiPermission,
+    admits_anyone,
+    network_frontends,
+    parse_api_permissions,
+)
 from gateway.engine.versions import version_from_release
 from gateway.logs import parse_level
 
@@ -197,6 +203,7 @@ def parse_config(text: str, source: str | None = None) -> Config:
     warnings = [
         *_reference_warnings(acls, access_rules, api_permissions, modules),
         *_handler_warnings(listen, modules),
+        *_open_permission_warnings(acls, access_rules, api_permissions),
     ]
     return Config(
         hosts=hosts,
@@ -609,6 +616,8 @@ _GATEWAY_KEYS = (
     "component",
     "ctl_socket",
     "limits",
+    "brute_force",
+    "files_dir",
     "password_digests",
 )
 
@@ -640,6 +649,8 @@ def _gateway(value: Any, hosts: tuple[str, ...]) -> GatewaySection:
         component=component,
         ctl_socket=_str(section.get("ctl_socket", defaults.ctl_socket), f"{path}.ctl_socket"),
         limits=_limits(section.get("limits"), f"{path}.limits"),
+        brute_force=_brute_force(section.get("brute_force"), f"{path}.brute_force"),
+        files_dir=_str(section.get("files_dir", defaults.files_dir), f"{path}.files_dir", "a path"),
         password_digests=_password_digests(
             section.get("password_digests"), f"{path}.password_digests"
         ),
@@ -730,17 +741,59 @@ def _component(value: Any, path: str) -> ComponentConfig:
 
 def _limits(value: Any, path: str) -> LimitsConfig:
     section = _mapping(value, path)
-    _known_keys(section, path, ("max_body_bytes", "max_xml_depth", "request_timeout"))
+    _known_keys(
+        section,
+        path,
+        (
+            "max_body_bytes",
+            "max_xml_depth",
+            "request_timeout",
+            "max_password_bytes",
+            "receive_timeout",
+            "idle_timeout",
+            "max_connections",
+            "shutdown_grace",
+        ),
+    )
     defaults = LimitsConfig()
+
+    def number(key: str, low: int = 1) -> int:
+        return _int(section.get(key, getattr(defaults, key)), f"{path}.{key}", low=low)
+
+    def seconds(key: str) -> float:
+        return _float(section.get(key, getattr(defaults, key)), f"{path}.{key}")
+
     return LimitsConfig(
-        max_body_bytes=_int(
-            section.get("max_body_bytes", defaults.max_body_bytes), f"{path}.max_body_bytes", low=1
+        max_body_bytes=number("max_body_bytes"),
+        max_xml_depth=number("max_xml_depth"),
+        request_timeout=seconds("request_timeout"),
+        max_password_bytes=number("max_password_bytes"),
+        receive_timeout=seconds("receive_timeout"),
+        idle_timeout=seconds("idle_timeout"),
+        max_connections=number("max_connections"),
+        shutdown_grace=_float(
+            section.get("shutdown_grace", defaults.shutdown_grace),
+            f"{path}.shutdown_grace",
+            positive=False,
         ),
-        max_xml_depth=_int(
-            section.get("max_xml_depth", defaults.max_xml_depth), f"{path}.max_xml_depth", low=1
+    )
+
+
+def _brute_force(value: Any, path: str) -> BruteForceConfig:
+    section = _mapping(value, path)
+    _known_keys(section, path, ("max_failures", "window", "ban_time", "exempt"))
+    defaults = BruteForceConfig()
+    exempt = section.get("exempt") or []
+    if not isinstance(exempt, list):
+        raise ConfigError(f"expected a list of addresses or networks, got {_show(exempt)}", path)
+    return BruteForceConfig(
+        max_failures=_int(
+            section.get("max_failures", defaults.max_failures), f"{path}.max_failures", low=1
         ),
-        request_timeout=_float(
-            section.get("request_timeout", defaults.request_timeout), f"{path}.request_timeout"
+        window=_float(section.get("window", defaults.window), f"{path}.window"),
+        ban_time=_float(section.get("ban_time", defaults.ban_time), f"{path}.ban_time"),
+        exempt=tuple(
+            parse_network(item, key_path(f"{path}.exempt", i)) for i, item in enumerate(exempt)
         ),
     )
 
@@ -779,6 +832,35 @@ def _reference_warnings(
                     f"modules.mod_rest.access_commands: access rule {entry.access!r} is not "
                     "defined, so it denies everyone"
                 )
+    return found
+
+
+def _open_permission_warnings(
+    acls: Mapping[str, Any],
+    access_rules: Mapping[str, AccessRule],
+    api_permissions: tuple[ApiPermission, ...] | None,
+) -> list[str]:
+    """Rules letting anybody who reaches a listener run every command.
+
+    Such a rule hands the server to any process that can connect (an
+    anonymous ``change_password`` of the admin, say).  ``from: ejabberd_ctl``
+    alone is fine: only the owner of the 0600 control socket gets there.
+    """
+    found: list[str] = []
+    for permission in api_permissions or ():
+        frontends = network_frontends(permission)
+        if not (
+            frontends
+            and permission.what.grant.everything
+            and admits_anyone(permission, acls, access_rules)
+        ):
+            continue
+        found.append(
+            f'{key_path("api_permissions", permission.name)}: grants every command ("*") '
+            f"to anybody, without credentials, through {', '.join(sorted(frontends))}; "
+            "any process that can connect may run any command, such as changing an "
+            "administrator's password. Limit 'who' and 'what', or use 'from: ejabberd_ctl'"
+        )
     return found
 
 

@@ -20,6 +20,7 @@ __all__ = [
     "DEFAULT_OAUTH_EXPIRE",
     "KNOWN_MODULES",
     "AccessCommand",
+    "BruteForceConfig",
     "ComponentConfig",
     "Config",
     "GatewaySection",
@@ -238,6 +239,29 @@ class LimitsConfig:
     max_body_bytes: int = 1048576
     max_xml_depth: int = 64
     request_timeout: float = 60.0
+    #: longest password accepted anywhere, in UTF-8 bytes (checked before any preparation)
+    max_password_bytes: int = 1024
+    #: seconds a client has to send a whole request (head and body) once it starts one
+    receive_timeout: float = 30.0
+    #: seconds an open connection may stay silent between requests
+    idle_timeout: float = 120.0
+    #: open connections per listener; more are closed at once
+    max_connections: int = 1024
+    #: seconds in-flight requests get to finish after SIGTERM
+    shutdown_grace: float = 10.0
+
+
+@dataclass(frozen=True, slots=True)
+class BruteForceConfig:
+    """Limits on failed authentications, like ejabberd's mod_fail2ban for the API."""
+
+    #: failures from one IP within ``window`` seconds that get it banned
+    max_failures: int = 20
+    window: float = 60.0
+    #: seconds a banned IP is refused
+    ban_time: float = 300.0
+    #: addresses or networks never banned (none by default, loopback included)
+    exempt: tuple[Network, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -251,6 +275,9 @@ class GatewaySection:
     component: ComponentConfig | None = None
     ctl_socket: str = "var/gatewayctl.sock"
     limits: LimitsConfig = LimitsConfig()
+    brute_force: BruteForceConfig = BruteForceConfig()
+    #: the only directory commands may read or write files in
+    files_dir: str = "var/files"
     #: hash methods (``md5``, ``sha`` …) whose unsalted password digests the
     #: embedded store keeps for ``check_password_hash``; weaker than SCRAM alone
     password_digests: tuple[str, ...] = ()

@@ -1,6 +1,9 @@
 """Turn credentials into a :class:`~gateway.engine.model.Caller`.
 
 Passwords and tokens are checked by the backend: the engine never stores them.
+With a :class:`~gateway.engine.bruteforce.FailureLimiter`, a banned address is
+refused before its credentials are looked at, and every refused credential
+counts against its address (see that module for the rules).
 """
 
 from __future__ import annotations
@@ -8,10 +11,15 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from twisted.words.protocols.jabber.xmpp_stringprep import nameprep, nodeprep
-
 from gateway.backends.interfaces import Backend
+from gateway.engine.bruteforce import FailureLimiter
 from gateway.engine.errors import InvalidToken, Unauthorized
+from gateway.engine.identifiers import (
+    DEFAULT_MAX_PASSWORD_BYTES,
+    InvalidIdentifier,
+    prepare_account,
+    prepare_password,
+)
 from gateway.engine.model import Caller, IPAddress
 
 __all__ = ["Authenticator", "normalise_account"]
@@ -21,20 +29,48 @@ def normalise_account(user: str, host: str) -> tuple[str, str]:
     """Stringprep a user and host like ejabberd (``Alice``/``LocalHost`` → ``alice``/``localhost``).
 
     Raises:
-        ValueError: when either part is not valid for a JID.
+        InvalidIdentifier: (a ValueError) when either part is not valid for a JID,
+            too long included.
     """
-    try:
-        return nodeprep.prepare(user), nameprep.prepare(host)
-    except UnicodeError as e:
-        raise ValueError(str(e)) from None
+    return prepare_account(user, host)
 
 
 class Authenticator:
-    """Checks passwords and tokens against the backend."""
+    """Checks passwords and tokens against the backend.
 
-    def __init__(self, backend: Backend, clock: Callable[[], float] = time.time) -> None:
+    Args:
+        backend: holds the accounts and tokens.
+        clock: the current time, for token expiry.
+        limiter: counts failures and bans addresses; ``None`` for no limit.
+        max_password_bytes: longer passwords are refused unread
+            (``gateway.limits.max_password_bytes``).
+    """
+
+    def __init__(
+        self,
+        backend: Backend,
+        clock: Callable[[], float] = time.time,
+        limiter: FailureLimiter | None = None,
+        max_password_bytes: int = DEFAULT_MAX_PASSWORD_BYTES,
+    ) -> None:
         self._backend = backend
         self._clock = clock
+        self._limiter = limiter
+        self._max_password_bytes = max_password_bytes
+
+    def admit(self, ip: IPAddress | None) -> None:
+        """Refuse a banned address; HTTP frontends call it before anything else.
+
+        Raises:
+            TooManyFailures: ``ip`` failed to authenticate too often lately.
+        """
+        if self._limiter is not None:
+            self._limiter.check(ip)
+
+    def failed(self, ip: IPAddress | None, account: str | None = None) -> None:
+        """Count a refused credential, e.g. a header a frontend could not even read."""
+        if self._limiter is not None:
+            self._limiter.failure(ip, account)
 
     async def password(
         self,
@@ -45,12 +81,35 @@ class Authenticator:
         ip: IPAddress | None = None,
         tag: str | None = None,
     ) -> Caller:
-        """A caller logged in with a password; :class:`Unauthorized` when it is wrong."""
+        """A caller logged in with a password; :class:`Unauthorized` when it is wrong.
+
+        Raises:
+            TooManyFailures: ``ip`` is banned (nothing is checked).
+        """
+        self.admit(ip)
+        try:
+            return await self._password(user, host, password, frontend, ip, tag)
+        except Unauthorized:
+            self.failed(ip, f"{user}@{host}")
+            raise
+
+    async def _password(
+        self,
+        user: str,
+        host: str,
+        password: str,
+        frontend: str,
+        ip: IPAddress | None = None,
+        tag: str | None = None,
+    ) -> Caller:
+        # lengths are checked before any stringprep, so no input can hold the reactor;
+        # the backend hashes (or, for an unknown account, hashes a dummy) off the reactor
         try:
             user, host = normalise_account(user, host)
-        except ValueError:
+            password = prepare_password(password, self._max_password_bytes)
+        except InvalidIdentifier:
             raise Unauthorized() from None
-        if not user or not host or not await self._backend.check_password(user, host, password):
+        if not await self._backend.check_password(user, host, password):
             raise Unauthorized()
         return Caller(frontend=frontend, ip=ip, user=user, host=host, tag=tag)
 
@@ -65,6 +124,8 @@ class Authenticator:
         """HTTP Basic: the user name must be a full ``user@host``."""
         user, sep, host = jid.partition("@")
         if not sep:
+            self.admit(ip)
+            self.failed(ip, jid)
             raise Unauthorized()
         return await self.password(user, host, password, frontend, ip, tag)
 
@@ -77,7 +138,28 @@ class Authenticator:
         user: str | None = None,
         host: str | None = None,
     ) -> Caller:
-        """A caller holding an OAuth token; when ``user``/``host`` are given they must own it."""
+        """A caller holding an OAuth token; when ``user``/``host`` are given they must own it.
+
+        Raises:
+            TooManyFailures: ``ip`` is banned (nothing is checked).
+        """
+        self.admit(ip)
+        try:
+            return await self._token(token, frontend, ip, tag, user, host)
+        except InvalidToken:
+            named = f"{user or ''}@{host or ''}" if user is not None or host is not None else None
+            self.failed(ip, named)
+            raise
+
+    async def _token(
+        self,
+        token: str,
+        frontend: str,
+        ip: IPAddress | None,
+        tag: str | None,
+        user: str | None,
+        host: str | None,
+    ) -> Caller:
         grant = await self._backend.check_token(token.strip())
         if grant is None or grant.expires <= self._clock():
             raise InvalidToken()

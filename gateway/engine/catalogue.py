@@ -18,7 +18,14 @@ from gateway.engine.errors import UnknownCommand
 from gateway.engine.model import CommandDefinition
 from gateway.engine.types import parse_param
 
-__all__ = ["DEFAULT_PROFILE", "NEWEST", "PROFILES", "Catalogue", "levenshtein"]
+__all__ = [
+    "DEFAULT_PROFILE",
+    "NEWEST",
+    "PROFILES",
+    "SUGGEST_MAX_LENGTH",
+    "Catalogue",
+    "levenshtein",
+]
 
 PROFILES: tuple[str, ...] = ("24.12", "23.01")
 DEFAULT_PROFILE = "24.12"
@@ -45,6 +52,14 @@ class Catalogue:
     def load(cls, profile: str = DEFAULT_PROFILE) -> Catalogue:
         """The packaged catalogue of ``profile`` (loaded once per process)."""
         return _load(profile)
+
+    @staticmethod
+    def forget_loaded() -> None:
+        """Drop the parsed catalogues, so the next :meth:`load` reads the packaged files again.
+
+        Engines keep the catalogue they were built with; this is ``clear_cache``'s part.
+        """
+        _load.cache_clear()
 
     def __contains__(self, name: object) -> bool:
         return name in self._by_name
@@ -86,13 +101,23 @@ class Catalogue:
         return definition
 
     def suggest(self, name: str) -> str | None:
-        """The public command closest to ``name`` (ties broken alphabetically)."""
+        """The public command closest to ``name`` (ties broken alphabetically).
+
+        A name longer than :data:`SUGGEST_MAX_LENGTH` gets none: it is no typo
+        of a command, and the distance costs its length times each name's.
+        """
+        if len(name) > SUGGEST_MAX_LENGTH:
+            return None
         best: tuple[int, str] | None = None
         for candidate in self._public:
             score = (levenshtein(name, candidate), candidate)
             if best is None or score < best:
                 best = score
         return None if best is None else best[1]
+
+
+#: the longest name :meth:`Catalogue.suggest` looks for a command close to
+SUGGEST_MAX_LENGTH = 128
 
 
 def levenshtein(a: str, b: str) -> int:

@@ -8,7 +8,9 @@ type, raising an :class:`~gateway.engine.errors.ArgumentError` that names the
 argument.  Checks run per declared argument, in order, as ejabberd does.
 
 Typed values: integer ``int``; string/binary/atom ``str``; list ``list``;
-tuple ``tuple`` in field order.
+tuple ``tuple`` in field order.  Integers are range-checked too (see
+:mod:`gateway.engine.ranges`): one that does not fit is an
+:class:`~gateway.engine.errors.ArgumentOutOfRange` naming the bounds.
 """
 
 from __future__ import annotations
@@ -18,12 +20,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.engine.errors import (
+    ArgumentOutOfRange,
     BadArgumentType,
     DuplicateArgument,
     MissingArgument,
     UnknownArguments,
 )
 from gateway.engine.model import CommandDefinition
+from gateway.engine.ranges import INT64, Bounds, bounds_for
 from gateway.engine.types import Type
 
 __all__ = ["CoercionOptions", "coerce_args", "coerce_value"]
@@ -45,6 +49,14 @@ DEFAULT_OPTIONS = CoercionOptions()
 
 class _Mismatch(Exception):
     """Raised inside :func:`coerce_value`; turned into BadArgumentType by the caller."""
+
+
+class _OutOfRange(Exception):
+    """Raised inside :func:`coerce_value`; turned into ArgumentOutOfRange by the caller."""
+
+    def __init__(self, bounds: Bounds) -> None:
+        super().__init__(bounds)
+        self.bounds = bounds
 
 
 def coerce_args(
@@ -74,9 +86,29 @@ def coerce_args(
         _, value, _ = pending.pop(matches[0])
         try:
             typed[param.name] = coerce_value(param.type, value, options)
+            if param.type.kind == "integer":
+                bounds = bounds_for(definition.name, param.name)
+                if value not in bounds:
+                    raise _OutOfRange(bounds)
         except _Mismatch:
             raise BadArgumentType(
                 definition.name, param.name, value, param.type, _original(pending)
+            ) from None
+        except _OutOfRange as e:
+            # a top-level integer is described by its own bounds, even when
+            # it was too wide for any column
+            bounds = (
+                bounds_for(definition.name, param.name)
+                if param.type.kind == "integer"
+                else e.bounds
+            )
+            raise ArgumentOutOfRange(
+                definition.name,
+                param.name,
+                bounds.low,
+                bounds.high,
+                bounds.meaning,
+                _original(pending),
             ) from None
     if pending:
         raise UnknownArguments(definition.name, _original(pending))
@@ -92,6 +124,8 @@ def coerce_value(type_: Type, value: Any, options: CoercionOptions = DEFAULT_OPT
     kind = type_.kind
     if kind == "integer":
         if isinstance(value, int) and not isinstance(value, bool):
+            if value not in INT64:  # wider than any column: the store would fail on it
+                raise _OutOfRange(INT64)
             return value
         raise _Mismatch
     if kind in ("string", "binary", "atom"):

@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 __all__ = [
     "ERROR_TABLE",
     "ArgumentError",
+    "ArgumentOutOfRange",
     "BadArgumentType",
     "BadCall",
     "BadRequest",
@@ -29,6 +30,8 @@ __all__ = [
     "InvalidToken",
     "MissingArgument",
     "NotSupported",
+    "PathRefused",
+    "TooManyFailures",
     "TypedCommandError",
     "Unauthorized",
     "Unavailable",
@@ -70,6 +73,8 @@ ERROR_TABLE: dict[str, ErrorMapping] = {
     "typed_error": ErrorMapping(-118, 500, 0, 1),
     "not_supported": ErrorMapping(-118, 501, 50, 1),
     "unavailable": ErrorMapping(-118, 503, 51, 1),
+    "too_many_failures": ErrorMapping(-118, 429, 29, 1),
+    "path_refused": ErrorMapping(-118, 400, None, 1),
     "internal_error": ErrorMapping(-118, 500, None, 1),
 }
 
@@ -186,6 +191,34 @@ class BadArgumentType(ArgumentError):
         self.expected = expected
 
 
+class ArgumentOutOfRange(ArgumentError):
+    """An integer of the right type but outside what the command can store or show.
+
+    ``low``/``high`` are the inclusive bounds; ``meaning`` says what they are
+    (e.g. a POSIX time that can be shown as a date).
+    """
+
+    code = "bad_argument_type"
+
+    def __init__(
+        self,
+        command: str,
+        argument: str,
+        low: int,
+        high: int,
+        meaning: str,
+        remaining: Sequence[tuple[str, Any]] = (),
+    ) -> None:
+        super().__init__(
+            f"Argument '{argument}' must be an integer from {low} to {high} ({meaning})",
+            command,
+            remaining,
+        )
+        self.argument = argument
+        self.low = low
+        self.high = high
+
+
 def _describe(expected: Any) -> str:
     render = getattr(expected, "render", None)
     return render() if callable(render) else str(expected)
@@ -286,3 +319,28 @@ class Unavailable(CommandError):
     """A resource the command needs is down or full (upstream, XMPP link, queue)."""
 
     code = "unavailable"
+
+
+class TooManyFailures(CommandError):
+    """The caller's IP failed to authenticate too often and is banned for a while.
+
+    ``retry_after`` is the number of whole seconds until the ban ends; HTTP
+    dialects send it as ``Retry-After``.
+    """
+
+    code = "too_many_failures"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"Too many failed authentications from this address; try again in {retry_after} s"
+        )
+        self.retry_after = retry_after
+
+
+class PathRefused(CommandError):
+    """A file argument points outside ``gateway.files_dir`` (or cannot be used there).
+
+    The message names the argument and the rule, never the content of any file.
+    """
+
+    code = "path_refused"

@@ -6,11 +6,11 @@ all match allows the call; when none matches the call is denied.  Without an
 ``start`` and ``stop``), and a ``"console commands"`` rule letting
 ``ejabberd_ctl`` run everything is added unless one is configured.
 
-mod_rest ran its command lines through ejabberdctl, so the console rule
-covered them; here they come ``from: mod_rest``.  Unless a configured rule
-mentions ``mod_rest``, a ``"mod_rest commands"`` rule allowing everything is
-added the same way: mod_rest's own ``allowed_ips`` and ``access_commands``
-limit who gets that far.
+mod_rest command lines come ``from: mod_rest`` and are decided by these
+rules like every other call: as the ``--auth`` account, or as an anonymous
+caller from its address.  ejabberd's mod_rest ran them as console commands,
+so anyone its ``allowed_ips`` admitted could run everything; no rule is
+added for mod_rest here, so an operator who wants that must write one.
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from typing import TYPE_CHECKING, Any
 from gateway.config.errors import ConfigError
 from gateway.engine.acl import (
     BARE,
+    PREDEFINED,
     AccessControl,
     AccessRef,
     AccessRule,
     AclRef,
+    IpMatch,
     Matcher,
     acl_names,
     key_path,
@@ -44,12 +46,15 @@ __all__ = [
     "CONSOLE_RULE",
     "DEFAULT_RULES",
     "FROM_NAMES",
+    "NETWORK_FRONTENDS",
     "ApiPermission",
     "CommandPatterns",
     "OAuthWho",
     "Permissions",
     "What",
     "WhoEntry",
+    "admits_anyone",
+    "network_frontends",
     "parse_api_permissions",
     "parse_what",
     "parse_who",
@@ -408,6 +413,63 @@ def parse_api_permissions(raw: Any, path: str = "api_permissions") -> tuple[ApiP
     return tuple(rules)
 
 
+# --- openness (for the config loader's warnings) ---------------------------
+
+#: the ``from`` names of callers that reach the gateway over the network
+NETWORK_FRONTENDS: frozenset[str] = frozenset({"mod_http_api", "ejabberd_xmlrpc", "mod_rest"})
+
+
+def network_frontends(rule: ApiPermission) -> frozenset[str]:
+    """The network frontends ``rule`` applies to (none for ``from: ejabberd_ctl``)."""
+    return NETWORK_FRONTENDS if not rule.frontends else rule.frontends & NETWORK_FRONTENDS
+
+
+def admits_anyone(
+    rule: ApiPermission,
+    acls: Mapping[str, Sequence[Matcher]],
+    access_rules: Mapping[str, AccessRule],
+) -> bool:
+    """True when ``rule``'s ``who`` admits every caller, credentials or not.
+
+    ``all`` is the obvious case; an ACL or access rule that amounts to it
+    (``ip: 0.0.0.0/0``, an access rule whose deciding clause is ``allow: all``)
+    counts too.  ``oauth`` entries need a token, so they never count.
+    """
+    return any(
+        _universal(entry, acls, access_rules)
+        for entry in rule.who
+        if not isinstance(entry, OAuthWho)
+    )
+
+
+def _universal(
+    matcher: Matcher,
+    acls: Mapping[str, Sequence[Matcher]],
+    access_rules: Mapping[str, AccessRule],
+) -> bool:
+    # no cycles: ACLs cannot name ACLs, access rules cannot name access rules
+    if isinstance(matcher, IpMatch):
+        return matcher.network.prefixlen == 0
+    if isinstance(matcher, AclRef):
+        if matcher.name in PREDEFINED:
+            return matcher.name == "all"
+        return any(_universal(m, acls, access_rules) for m in acls.get(matcher.name, ()))
+    if isinstance(matcher, AccessRef):
+        rule = matcher.rule
+        if isinstance(rule, str):
+            if rule in PREDEFINED:
+                return rule == "all"
+            if rule not in access_rules:
+                return False
+            rule = access_rules[rule]
+        for clause in rule.clauses:
+            # the first clause that holds for everybody decides for everybody
+            if all(_universal(c, acls, access_rules) for c in clause.conditions):
+                return clause.allow
+        return False
+    return False
+
+
 #: what ejabberd applies when ``api_permissions`` is not configured
 DEFAULT_RULES: tuple[ApiPermission, ...] = (
     ApiPermission(
@@ -421,14 +483,6 @@ DEFAULT_RULES: tuple[ApiPermission, ...] = (
 CONSOLE_RULE = ApiPermission(
     name="console commands",
     frontends=frozenset({"ejabberd_ctl"}),
-    who=(AclRef("all"),),
-    what=What(EVERYTHING, NOTHING),
-)
-
-#: added in front unless a configured rule mentions the mod_rest frontend
-REST_RULE = ApiPermission(
-    name="mod_rest commands",
-    frontends=frozenset({"mod_rest"}),
     who=(AclRef("all"),),
     what=What(EVERYTHING, NOTHING),
 )
@@ -455,8 +509,6 @@ class Permissions:
         chosen = DEFAULT_RULES if rules is None else tuple(rules)
         if not any(rule.name == CONSOLE_RULE.name for rule in chosen):
             chosen = (CONSOLE_RULE, *chosen)
-        if not any(rule.name == REST_RULE.name or "mod_rest" in rule.frontends for rule in chosen):
-            chosen = (REST_RULE, *chosen)
         self.rules: tuple[ApiPermission, ...] = chosen
         self.control = AccessControl(acls, access_rules, hosts)
 

@@ -8,28 +8,30 @@
   backend's to answer: the call is passed on to it unchanged.  An unknown
   name, where ejabberd crashes, is a ``CommandFailed`` listing the names.
 - ``gc``: a full ``gc.collect()``; always ok, like ejabberd.
-- ``clear_cache``: the gateway keeps no cache of stored data (every command
-  reads the store, whose own page cache stays coherent), so there is
-  normally nothing to drop; any cache handed in as ``caches`` is cleared.
+- ``clear_cache``: empties every cache registered in ``caches`` (see
+  :mod:`gateway.engine.caches`) and logs their names; with none registered it
+  logs that there was nothing to clear.  Stored data is never cached (every
+  command reads the store), so this only matters for the caches listed.
+  A cache that fails to clear makes the command fail, naming it.
 - ``reload_config``: runs the injected ``reload`` callable (the service
   passes one that re-reads the daemon's file and applies what it can, see
   :mod:`gateway.config.reload`).  A file that does not load fails with its
   error text and changes nothing.  ejabberd's result is a bare rescode, so
   settings that wait for a restart are logged and listed by ``status``.
 - ``dump_config``: writes the text of the injected ``dump`` callable to
-  ``out``, which must be an absolute path to a file that does not exist yet
-  (the file is created with mode 0600, as it holds secrets).  Unlike
-  ejabberd, an existing file is never overwritten: an API call should not be
-  able to replace files the daemon can write.
+  ``out``, a new file inside the files directory (``gateway.files_dir``, see
+  :mod:`gateway.engine.files`; a relative path is relative to it), created
+  with mode 0600 as it holds secrets.  Unlike ejabberd, an existing file is
+  never overwritten and no path outside that directory is written.
 
-``reload_config`` and ``dump_config`` are only claimed when their callable
-is given; otherwise the backend's "not supported" answer applies.
+``reload_config`` is only claimed when its callable is given, ``dump_config``
+when both its callable and the files directory are; otherwise the backend's
+"not supported" answer applies.
 """
 
 from __future__ import annotations
 
 import gc
-import os
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -40,7 +42,9 @@ from twisted.logger import Logger
 
 from gateway.backends.interfaces import Executor
 from gateway.config.errors import ConfigError
+from gateway.engine.caches import CacheRegistry
 from gateway.engine.errors import CommandFailed, NotSupported
+from gateway.engine.files import FilesDir
 from gateway.engine.model import Caller
 
 __all__ = ["SERVER_STATS", "ServerCommands", "unknown_statistic"]
@@ -66,7 +70,8 @@ class ServerCommands:
             that wait for a restart; raises :class:`ConfigError` when the file
             does not load (having changed nothing).
         dump: the configuration in effect, as YAML text.
-        caches: callables that each empty one cache, run by ``clear_cache``.
+        files: the directory ``dump_config`` writes in.
+        caches: the caches ``clear_cache`` empties.
         threads: counts the daemon's threads (``processes``).
         collect: runs a full garbage collection, returning what it found.
     """
@@ -80,7 +85,8 @@ class ServerCommands:
         *,
         reload: Callable[[], Sequence[str]] | None = None,
         dump: Callable[[], str] | None = None,
-        caches: Sequence[Callable[[], object]] = (),
+        files: FilesDir | None = None,
+        caches: CacheRegistry | None = None,
         threads: Callable[[], int] = threading.active_count,
         collect: Callable[[], int] = gc.collect,
     ) -> None:
@@ -89,13 +95,14 @@ class ServerCommands:
         self._started = clock.seconds()
         self._reload = reload
         self._dump = dump
-        self._caches = tuple(caches)
+        self._files = files
+        self._caches = caches if caches is not None else CacheRegistry()
         self._threads = threads
         self._collect = collect
         self._commands = {"stats", "gc", "clear_cache"}
         if reload is not None:
             self._commands.add("reload_config")
-        if dump is not None:
+        if dump is not None and files is not None:
             self._commands.add("dump_config")
 
     def supports(self, command: str) -> bool:
@@ -112,13 +119,11 @@ class ServerCommands:
             log.info("gc: a full collection found {count} unreachable objects", count=found)
             return True
         if command == "clear_cache":
-            for clear in self._caches:
-                clear()
-            return True
+            return self._clear_cache()
         if command == "reload_config" and self._reload is not None:
             return self._reload_config(self._reload)
-        if command == "dump_config" and self._dump is not None:
-            return self._dump_config(args["out"], self._dump)
+        if command == "dump_config" and self._dump is not None and self._files is not None:
+            return self._dump_config(args["out"], self._dump, self._files)
         raise NotSupported(command, self.name)
 
     async def _stats(self, args: Mapping[str, Any], caller: Caller) -> int:
@@ -134,6 +139,19 @@ class ServerCommands:
         value: int = await self._backend.execute("stats", args, caller)
         return value
 
+    def _clear_cache(self) -> bool:
+        cleared, failed = self._caches.clear_all()
+        for name, error in failed:
+            log.error("clear_cache: could not clear {name}: {error}", name=name, error=error)
+        if cleared:
+            log.info("clear_cache: cleared {names}", names=", ".join(cleared))
+        elif not failed:
+            log.info("clear_cache: nothing to clear (no cache is registered)")
+        if failed:
+            names = ", ".join(name for name, _ in failed)
+            raise CommandFailed(f"Could not clear these caches: {names} (see the log)")
+        return True
+
     @staticmethod
     def _reload_config(reload: Callable[[], Sequence[str]]) -> bool:
         try:
@@ -143,22 +161,7 @@ class ServerCommands:
         return True
 
     @staticmethod
-    def _dump_config(out: str, dump: Callable[[], str]) -> bool:
-        if not os.path.isabs(out):
-            raise CommandFailed(f"dump_config needs an absolute path, got '{out}'")
-        text = dump().encode("utf-8")
-        try:
-            # O_EXCL: never replace an existing file (nor follow a symlink planted there)
-            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            raise CommandFailed(f"{out} already exists; dump_config writes a new file") from None
-        except OSError as e:
-            raise CommandFailed(f"Cannot create {out}: {e.strerror or e}") from None
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(text)
-        except OSError as e:
-            os.unlink(out)  # no half-written dump left behind
-            raise CommandFailed(f"Cannot write {out}: {e.strerror or e}") from None
-        log.info("dump_config: configuration written to {path}", path=out)
+    def _dump_config(out: str, dump: Callable[[], str], files: FilesDir) -> bool:
+        path = files.create(out, "out", dump().encode("utf-8"))
+        log.info("dump_config: configuration written to {path}", path=path)
         return True

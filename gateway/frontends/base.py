@@ -24,8 +24,9 @@ from twisted.web.iweb import IRequest
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
-from gateway.engine.errors import CommandError
+from gateway.engine.errors import CommandError, TooManyFailures
 from gateway.engine.model import IPAddress
+from gateway.offload import Offload, run_inline
 
 __all__ = [
     "AsyncResource",
@@ -33,6 +34,7 @@ __all__ = [
     "IPNetwork",
     "RequestTooLarge",
     "client_ip",
+    "retry_after",
     "write_answer",
     "xhtml_page",
 ]
@@ -85,6 +87,13 @@ class RequestTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"request body larger than {limit} bytes")
         self.limit = limit
+
+
+def retry_after(error: BaseException) -> tuple[tuple[str, str], ...]:
+    """The ``Retry-After`` header a banned caller gets (RFC 9110), else nothing."""
+    if isinstance(error, TooManyFailures):
+        return (("Retry-After", str(error.retry_after)),)
+    return ()
 
 
 def write_answer(request: IRequest, answer: HttpAnswer) -> None:
@@ -167,6 +176,10 @@ class AsyncResource(Resource, Generic[R]):
       exception raised by ``_async_render`` (a :class:`CommandError`, a
       :class:`RequestTooLarge` or anything unexpected).
 
+    Decoding a body that may be large goes through ``self.offload`` (e.g.
+    ``await self.offload(len(body), decode, body)``), which keeps it off the
+    event loop in the daemon and runs it inline by default.
+
     Both ``_send_*`` methods must write synchronously (e.g. with
     :func:`write_answer`); they are only called while the client is still
     connected.  Exceptions other than those in ``expected_errors`` are logged
@@ -179,11 +192,13 @@ class AsyncResource(Resource, Generic[R]):
     #: exceptions that are answers, not faults: they are not logged
     expected_errors: ClassVar[tuple[type[BaseException], ...]] = (CommandError, RequestTooLarge)
 
-    def __init__(self, *, max_body_bytes: int = 1 << 20) -> None:
+    def __init__(self, *, max_body_bytes: int = 1 << 20, offload: Offload = run_inline) -> None:
         super().__init__()
         if max_body_bytes < 0:
             raise ValueError("max_body_bytes cannot be negative")
         self.max_body_bytes = max_body_bytes
+        #: decodes large bodies off the event loop (see :mod:`gateway.offload`)
+        self.offload = offload
 
     # -- Twisted seam ---------------------------------------------------------
 

@@ -6,6 +6,11 @@ big-endian length followed by ``op:arg:arg…`` in UTF-8; each answer is the
 length ``2`` followed by ``1`` (yes) or ``0`` (no), both as 2-byte integers.
 A password may itself contain ``:``, so it is always the last field.
 
+User and host are prepared (and length-checked) by
+:mod:`gateway.engine.identifiers` before anything else; passwords are
+SASLprepped by the backend, as for every other dialect, so what this
+program accepts is what the API accepts.
+
 A successful ``auth`` is recorded as the account's last activity when the
 backend keeps one (:class:`LoginRecorder`), so idle-account purges see who
 really logs in; a failure to record it is logged and does not refuse the login.
@@ -25,6 +30,7 @@ from zope.interface import implementer
 
 from gateway.backends.interfaces import Backend
 from gateway.engine.errors import CommandError
+from gateway.engine.identifiers import InvalidIdentifier, prepare_account
 from gateway.engine.model import Caller, ResTuple
 
 __all__ = ["ExtauthProtocol", "LoginRecorder", "answer"]
@@ -79,7 +85,12 @@ async def answer(backend: Backend, request: str) -> bool:
     fields = rest.split(":", count - 1)
     if len(fields) != count:
         return False
-    user, host = fields[0], fields[1]
+    try:
+        user, host = prepare_account(fields[0], fields[1])
+    except InvalidIdentifier as e:
+        # the server prepares names before asking: a broken or hostile peer
+        log.warn("extauth {op}: unusable account: {error}", op=op, error=e)
+        return False
 
     def run(command: str, args: dict[str, str]) -> Awaitable[object]:
         return backend.execute(command, args, _CALLER)

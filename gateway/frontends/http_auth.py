@@ -80,12 +80,20 @@ async def authenticate(
 ) -> Caller:
     """The caller behind an ``Authorization`` header.
 
+    Every refused header counts as a failed authentication from ``ip``.
+
     Raises:
         Unauthorized: an invalid header, a bare user name, an unknown user or
             a wrong password.
         InvalidToken: an unknown or expired Bearer token.
+        TooManyFailures: ``ip`` is banned for failing too often.
     """
-    credentials = parse_authorization(header)
+    authenticator.admit(ip)  # a banned address is not even anonymous
+    try:
+        credentials = parse_authorization(header)
+    except Unauthorized:
+        authenticator.failed(ip)  # unreadable credentials are a failed attempt too
+        raise
     if credentials is None:
         return Caller(frontend=frontend, ip=ip, tag=tag)
     if isinstance(credentials, BearerToken):

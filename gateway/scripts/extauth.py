@@ -12,6 +12,7 @@ PostgreSQL both allow that), answers on stdout and logs to stderr.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
@@ -42,6 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as e:
         print(f"gateway-extauth: {e}", file=sys.stderr)
         return 2
+    # it opens (and may create) the daemon's store: whatever it creates is owner-only
+    os.umask(0o077)
     # stdout carries the protocol: every log line goes to stderr
     globalLogBeginner.beginLoggingTo([textFileLogObserver(sys.stderr)], redirectStandardIO=False)
     backend, store = open_embedded(config, reactor, "gateway-extauth")

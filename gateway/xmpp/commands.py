@@ -34,6 +34,7 @@ from gateway.xmpp.stanzas import (
     NS_CLIENT,
     InvalidStanza,
     default_ns,
+    jid_from_parts,
     parse_jid,
     to_element,
 )
@@ -126,10 +127,8 @@ class StanzaCommands:
 
     def _send_stanza_c2s(self, args: Mapping[str, Any]) -> list[etree._Element]:
         try:
-            sender = JID(
-                tuple=(str(args["user"]), str(args["host"]), str(args["resource"]) or None)
-            )
-        except Exception:
+            sender = jid_from_parts(str(args["user"]), str(args["host"]), str(args["resource"]))
+        except ValueError:
             raise CommandFailed("JID malformed") from None
         if sender.user is None or sender.resource is None:
             raise CommandFailed("JID malformed: user and resource are required")
@@ -142,8 +141,8 @@ class StanzaCommands:
 
     def _send_direct_invitation(self, args: Mapping[str, Any]) -> list[etree._Element]:
         try:
-            room = JID(tuple=(str(args["room"]), str(args["service"]), None))
-        except Exception:
+            room: JID | None = jid_from_parts(str(args["room"]), str(args["service"]))
+        except ValueError:
             room = None
         if room is None or not room.user:
             raise CommandFailed("Invalid 'roomname' or 'service'")

@@ -39,7 +39,7 @@ from typing import Any
 from lxml import etree
 from twisted.application.internet import ClientService, backoffPolicy
 from twisted.application.service import MultiService
-from twisted.internet.defer import Deferred, DeferredLock, ensureDeferred, fail
+from twisted.internet.defer import Deferred, DeferredLock, ensureDeferred
 from twisted.internet.endpoints import clientFromString
 from twisted.internet.interfaces import IDelayedCall, IStreamClientEndpoint
 from twisted.logger import Logger
@@ -50,7 +50,8 @@ from zope.interface import implementer
 
 from gateway import __version__
 from gateway.config.model import ComponentConfig
-from gateway.engine.errors import CommandError, InternalError, Unavailable
+from gateway.engine.errors import InternalError, Unavailable
+from gateway.offload import Offload, run_inline
 from gateway.xmpp.handlers import NS_PING, InboundHandlers, error_condition
 from gateway.xmpp.poison import BLAMED_CONDITIONS, Culprit, advice, find_culprit
 from gateway.xmpp.queue import OutboundQueue, QueueFull
@@ -147,6 +148,25 @@ class _PendingIq:
     session: _Session
 
 
+@dataclass(frozen=True, slots=True)
+class _OutgoingIq:
+    """An awaited IQ ready to write: its own id, the caller's, its target and its text."""
+
+    own_id: str
+    caller_id: str | None
+    target: str | None
+    text: str
+
+
+def _cost(element: object, size: int | None) -> int:
+    """How large a stanza is, in bytes, for deciding whether to prepare it off the loop."""
+    if size is not None:
+        return size
+    if isinstance(element, str | bytes):
+        return len(element)
+    return 0  # an element built in-process is small
+
+
 @implementer(IStreamClientEndpoint)
 class _ObservedEndpoint:
     """Tells the link about every connection attempt and its failure."""
@@ -190,6 +210,8 @@ class ComponentLink(MultiService):
         server_domain: where the confirmation pings go (default: the
             component's parent domain).
         max_bytes, max_depth: limits for stanzas given as text.
+        offload: prepares large stanzas (parsing, the ``from`` policy, the
+            namespace rewrite) off the event loop; inline by default.
     """
 
     def __init__(
@@ -210,6 +232,7 @@ class ComponentLink(MultiService):
         server_domain: str | None = None,
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_depth: int = DEFAULT_MAX_DEPTH,
+        offload: Offload = run_inline,
     ) -> None:
         super().__init__()
         if config.from_policy not in FROM_POLICIES:
@@ -226,6 +249,7 @@ class ComponentLink(MultiService):
         self._handshake_timeout = handshake_timeout
         self._max_bytes = max_bytes
         self._max_depth = max_depth
+        self._offload = offload
         self._where = f"{config.host}:{config.port}" + (" (TLS)" if config.tls else "")
 
         self._connected_since: float | None = None
@@ -288,28 +312,40 @@ class ComponentLink(MultiService):
             f"{_count(state.dead_lettered, 'stanza')} dead-lettered",
         ]
 
-    def submit(self, element: etree._Element | domish.Element | str) -> Deferred[None]:
+    def submit(
+        self, element: etree._Element | domish.Element | str, *, size: int | None = None
+    ) -> Deferred[None]:
         """Queue a stanza durably; fires once it is stored.
+
+        ``size`` is the stanza's size in bytes when the caller knows it (a
+        posted body); text is measured here.  A large stanza is prepared off
+        the event loop.
 
         Fails with :class:`~gateway.xmpp.stanzas.InvalidStanza` or
         :class:`~gateway.xmpp.stanzas.FromRefused` (both ``BadRequest``) and
         with :class:`~gateway.engine.errors.Unavailable` when the queue is
         full or cannot store.  Cancelling the returned Deferred does not
-        withdraw a stanza already being stored.
+        withdraw a stanza already being prepared or stored.
         """
-        try:
-            text = prepare_outbound(
-                element,
-                self.jid,
-                self.config.from_policy,
-                max_bytes=self._max_bytes,
-                max_depth=self._max_depth,
-            )
-        except CommandError as e:
-            return fail(e)
-        return _detached(ensureDeferred(self._enqueue(text)))
+        prepared: Deferred[str] = self._offload(
+            _cost(element, size),
+            prepare_outbound,
+            element,
+            self.jid,
+            self.config.from_policy,
+            max_bytes=self._max_bytes,
+            max_depth=self._max_depth,
+        )
+        stored = prepared.addCallback(lambda text: ensureDeferred(self._enqueue(text)))
+        return _detached(stored)
 
-    def iq(self, element: etree._Element | domish.Element | str, timeout: float) -> Deferred[str]:
+    def iq(
+        self,
+        element: etree._Element | domish.Element | str,
+        timeout: float,
+        *,
+        size: int | None = None,
+    ) -> Deferred[str]:
         """Send an ``<iq type='get'|'set'>`` now and fire with the answering IQ as text.
 
         The answer is written in the ``jabber:client`` namespace and carries
@@ -318,28 +354,38 @@ class ComponentLink(MultiService):
         when it drops before the answer, with
         :class:`twisted.internet.defer.TimeoutError` after ``timeout``
         seconds, and like :meth:`submit` for a bad stanza.  Cancelling
-        forgets the IQ.
+        forgets the IQ.  ``size`` is as for :meth:`submit`.
         """
-        try:
-            root = to_element(element, max_bytes=self._max_bytes, max_depth=self._max_depth)
-            if etree.QName(root).localname != "iq" or root.get("type") not in ("get", "set"):
-                raise InvalidStanza("only an <iq type='get'/> or <iq type='set'/> can be awaited")
-            apply_from_policy(root, self.jid, self.config.from_policy)
-        except CommandError as e:
-            return fail(e)
-        session = self._session
-        if session is None:
-            return fail(Unavailable("the XMPP component link is not connected"))
         own_id = f"gw-{uuid.uuid4().hex}"
+        prepared: Deferred[_OutgoingIq] = self._offload(
+            _cost(element, size), self._prepare_iq, element, own_id
+        )
+        return prepared.addCallback(self._send_iq, timeout)
+
+    def _prepare_iq(
+        self, element: etree._Element | domish.Element | str, own_id: str
+    ) -> _OutgoingIq:
+        """The IQ's stream text under ``own_id`` (thread-safe: reads only settings)."""
+        root = to_element(element, max_bytes=self._max_bytes, max_depth=self._max_depth)
+        if etree.QName(root).localname != "iq" or root.get("type") not in ("get", "set"):
+            raise InvalidStanza("only an <iq type='get'/> or <iq type='set'/> can be awaited")
+        apply_from_policy(root, self.jid, self.config.from_policy)
         caller_id = root.get("id")
         root.set("id", own_id)
+        return _OutgoingIq(own_id, caller_id, root.get("to"), stream_text(root))
+
+    def _send_iq(self, outgoing: _OutgoingIq, timeout: float) -> Deferred[str]:
+        session = self._session
+        if session is None:
+            raise Unavailable("the XMPP component link is not connected")
+        own_id = outgoing.own_id
 
         def forget(_: Deferred[str]) -> None:
             self._pending_iqs.pop(own_id, None)
 
         answer: Deferred[str] = Deferred(forget)
-        self._pending_iqs[own_id] = _PendingIq(answer, caller_id, root.get("to"), session)
-        session.xs.send(stream_text(root))
+        self._pending_iqs[own_id] = _PendingIq(answer, outgoing.caller_id, outgoing.target, session)
+        session.xs.send(outgoing.text)
         return answer.addTimeout(timeout, self._clock)
 
     # -- service -------------------------------------------------------------

@@ -22,6 +22,12 @@ from twisted.words.xish import domish
 
 from gateway import safexml
 from gateway.engine.errors import BadRequest
+from gateway.engine.identifiers import (
+    InvalidIdentifier,
+    JIDParts,
+    prepare_jid,
+    prepare_jid_parts,
+)
 
 __all__ = [
     "COMPONENT_NS",
@@ -35,6 +41,7 @@ __all__ = [
     "default_ns",
     "ensure_origin_id",
     "in_domain",
+    "jid_from_parts",
     "parse_jid",
     "parse_xml",
     "prepare_outbound",
@@ -121,17 +128,37 @@ def to_element(
 
 
 def parse_jid(text: str) -> JID:
-    """``text`` as a JID.
+    """``text`` as a JID, prepared by :func:`gateway.engine.identifiers.prepare_jid`.
 
     Raises:
-        ValueError: not a valid JID (the message says why).
+        ValueError: not a valid JID, too long included (the message says why).
     """
     if not text:
         raise ValueError("empty JID")
     try:
-        return JID(text)
-    except Exception as e:  # InvalidFormat, or UnicodeError from stringprep
-        raise ValueError(str(e) or type(e).__name__) from None
+        return _jid(prepare_jid(text))
+    except InvalidIdentifier as e:
+        raise ValueError(str(e)) from None
+
+
+def jid_from_parts(user: str | None, host: str, resource: str | None = None) -> JID:
+    """A JID of separate parts (``None`` or ``""`` for an absent user or resource), prepared.
+
+    Raises:
+        ValueError: a part is not valid, too long included.
+    """
+    try:
+        return _jid(prepare_jid_parts(user, host, resource))
+    except InvalidIdentifier as e:
+        raise ValueError(str(e)) from None
+
+
+def _jid(parts: JIDParts) -> JID:
+    # the parts are prepared already: Twisted's constructor would stringprep
+    # them a second time, several milliseconds per kilobyte on the reactor
+    jid = JID.__new__(JID)
+    jid.user, jid.host, jid.resource = parts
+    return jid
 
 
 def in_domain(sender: str, component: str) -> bool:

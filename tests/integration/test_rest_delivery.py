@@ -194,10 +194,14 @@ def test_lynx_style_post_delivers(setup: Setup, xmpp_receiver: Callable[..., Rec
 
 def test_python_example_delivers(setup: Setup, xmpp_receiver: Callable[..., Receiver]) -> None:
     """The README's Python example, in Python 3 (``urlopen(url, data)``): the stanza is
-    answered ``Ok`` and delivered, and the command that follows answers as ejabberdctl would."""
+    answered ``Ok`` and delivered, and the command that follows answers as ejabberdctl would.
+
+    The command line carries ``--auth`` for the shipped config's admin: anonymous callers may
+    not list accounts (mod_rest command lines are decided by ``api_permissions``)."""
     bob = xmpp_receiver(setup.server, "bob")
-    registered = setup.gateway.ctl("register", "user1", "localhost", "pw1")
-    assert registered.returncode == 0, registered.stdout
+    for user, password in (("user1", "pw1"), ("admin", "adminpw")):
+        registered = setup.gateway.ctl("register", user, "localhost", password)
+        assert registered.returncode == 0, registered.stdout
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
     with opener.open(setup.url, setup.stanza().encode(), timeout=10) as resp:
@@ -205,7 +209,8 @@ def test_python_example_delivers(setup: Setup, xmpp_receiver: Callable[..., Rece
     assert result == b"Ok"
     check_delivery(setup, receive_world(bob))
 
-    with opener.open(setup.url, b"registered_users localhost", timeout=10) as resp:
+    line = b"--auth admin localhost adminpw registered_users localhost"
+    with opener.open(setup.url, line, timeout=10) as resp:
         result = resp.read()
     assert "user1" in result.decode().split("\n")
 

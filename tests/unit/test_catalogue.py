@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.engine.catalogue import Catalogue, levenshtein
+from gateway.engine.catalogue import SUGGEST_MAX_LENGTH, Catalogue, levenshtein
 from gateway.engine.errors import UnknownCommand
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -75,3 +75,14 @@ def test_internal_commands_not_suggested() -> None:
     assert "echo3" not in catalogue.names()
     assert "echo3" in catalogue.names(include_internal=True)
     assert catalogue.suggest("echo3") != "echo3"
+
+
+def test_no_suggestion_for_an_overlong_name() -> None:
+    """A name longer than SUGGEST_MAX_LENGTH gets no suggestion (and no quadratic work).
+
+    One character less still gets one, so the bound is where it says.
+    """
+    catalogue = Catalogue.load("24.12")
+    assert catalogue.suggest("r" * SUGGEST_MAX_LENGTH) is not None
+    assert catalogue.suggest("r" * (SUGGEST_MAX_LENGTH + 1)) is None
+    assert catalogue.suggest("registered_users" + "x" * 1_000_000) is None

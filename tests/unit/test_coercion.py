@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.coercion import CoercionOptions, coerce_args, coerce_value
 from gateway.engine.errors import (
+    ArgumentOutOfRange,
     BadArgumentType,
     DuplicateArgument,
     MissingArgument,
@@ -182,11 +183,15 @@ types = st.sampled_from(
 
 @given(types, neutral)
 def test_coercion_is_total(type_: Type, value: Any) -> None:
-    """Any neutral value either coerces or raises BadArgumentType, never anything else."""
+    """Any neutral value coerces or raises an argument error naming it, never anything else.
+
+    Changed by issue 8 (item 6): an integer too wide for a 64-bit column is
+    ArgumentOutOfRange (a sibling of BadArgumentType with the same code).
+    """
     d = definition(("x", type_.to_json()))
     try:
         result = coerce_args(d, [("x", value)])
-    except BadArgumentType as e:
+    except (BadArgumentType, ArgumentOutOfRange) as e:
         assert e.argument == "x"
     else:
         assert set(result) == {"x"}

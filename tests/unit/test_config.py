@@ -576,6 +576,14 @@ def test_store_locations(store: str) -> None:
         ("{component: {jid: c.x, secret: s, from: keep}}", "gateway.component.from", "expected"),
         ("{limits: {max_body_bytes: 0}}", "gateway.limits.max_body_bytes", "at least 1"),
         ("{limits: {request_timeout: -1}}", "gateway.limits.request_timeout", "greater than 0"),
+        ("{limits: {max_connections: 0}}", "gateway.limits.max_connections", "at least 1"),
+        ("{limits: {receive_timeout: 0}}", "gateway.limits.receive_timeout", "greater than 0"),
+        ("{limits: {shutdown_grace: x}}", "gateway.limits.shutdown_grace", "expected a number"),
+        ("{brute_force: {max_failures: 0}}", "gateway.brute_force.max_failures", "at least 1"),
+        ("{brute_force: {ban_time: -5}}", "gateway.brute_force.ban_time", "greater than 0"),
+        ("{brute_force: {exempt: '127.0.0.1'}}", "gateway.brute_force", "expected a list"),
+        ("{brute_force: {exempt: [nonsense]}}", "gateway.brute_force.exempt[0]", ""),
+        ("{brute_force: {lockout: 1}}", "gateway.brute_force.lockout", "unknown option"),
         (
             "{backend: ejabberd, upstream: {url: 'ftp://h/api'}}",
             "gateway.upstream.url",
@@ -641,3 +649,36 @@ def test_find_config_without_any_file(tmp_path: Path, monkeypatch: pytest.Monkey
         find_config(None)
     assert "conf/gateway.yml" in info.value.message
     assert "--config" in info.value.message
+
+
+def test_protective_defaults() -> None:
+    """Without a ``gateway`` section the protective limits take safe defaults."""
+    gw = config(MINIMAL).gateway
+    assert gw.files_dir == "var/files"
+    assert gw.limits.max_password_bytes == 1024
+    assert (gw.limits.receive_timeout, gw.limits.idle_timeout) == (30.0, 120.0)
+    assert (gw.limits.max_connections, gw.limits.shutdown_grace) == (1024, 10.0)
+    assert (gw.brute_force.max_failures, gw.brute_force.window) == (20, 60.0)
+    assert gw.brute_force.ban_time == 300.0
+    assert gw.brute_force.exempt == ()
+
+
+def test_protective_settings_are_read() -> None:
+    """files_dir, the connection limits and brute_force take the configured values."""
+    gw = parse_config(
+        MINIMAL
+        + textwrap.dedent("""\
+        gateway:
+          files_dir: /srv/gw-files
+          limits: {max_password_bytes: 64, receive_timeout: 2.5, idle_timeout: 9,
+                   max_connections: 7, shutdown_grace: 0}
+          brute_force: {max_failures: 3, window: 10, ban_time: 30, exempt: ["10.0.0.0/8"]}
+        """)
+    ).gateway
+    assert gw.files_dir == "/srv/gw-files"
+    assert (gw.limits.max_password_bytes, gw.limits.receive_timeout) == (64, 2.5)
+    assert (gw.limits.idle_timeout, gw.limits.max_connections) == (9.0, 7)
+    assert gw.limits.shutdown_grace == 0.0
+    assert (gw.brute_force.max_failures, gw.brute_force.window) == (3, 10.0)
+    assert gw.brute_force.ban_time == 30.0
+    assert gw.brute_force.exempt == (ipaddress.ip_network("10.0.0.0/8"),)

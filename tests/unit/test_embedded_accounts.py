@@ -174,13 +174,20 @@ class AccountTests(Mixin):
             assert "SCRAM-SHA-256" in error.message and method in error.message
 
     async def test_check_password_hash_unknown_account_or_method(self) -> None:
-        """No account: false; an unknown hash method: an error naming it."""
-        assert (
-            await self.call(
-                "check_password_hash", user="ghost", host=HOST, passwordhash="x", hashmethod="md5"
+        """No account: the same answer as an existing one; an unknown method: an error naming it.
+
+        A missing account used to answer false where an existing one answered
+        the "cannot check" error, which told callers which accounts exist
+        (issue 8, item 8): now both get the error, word for word.
+        """
+        await self.register("bob", password="pw")
+        answers = []
+        for user in ("bob", "ghost"):
+            error = await self.fails(
+                "check_password_hash", user=user, host=HOST, passwordhash="x", hashmethod="md5"
             )
-            is False
-        )
+            answers.append((type(error), error.message))
+        assert answers[0] == answers[1]
         error = await self.fails(
             "check_password_hash", user="ghost", host=HOST, passwordhash="x", hashmethod="rot13"
         )

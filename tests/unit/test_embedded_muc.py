@@ -11,8 +11,8 @@ import pytest
 
 from gateway.backends.embedded.muc_options import OPTIONS, normalise
 from gateway.backends.embedded.store import Tx
-from gateway.engine.errors import CommandFailed
-from gateway.engine.model import ResTuple
+from gateway.engine.errors import CommandFailed, NotSupported, PathRefused
+from gateway.engine.files import FilesDir
 from tests.pg import postgres, postgres_class  # noqa: F401 - fixtures used by PostgresCase
 from tests.unit.test_embedded_fakes import HOST, Mixin, PostgresCase, SQLiteCase
 
@@ -20,7 +20,15 @@ SERVICE = "conference.localhost"
 OTHER_SERVICE = "conference.example.net"
 MESSAGES = "urn:xmpp:mucsub:nodes:messages"
 SUBJECT = "urn:xmpp:mucsub:nodes:subject"
-DAY = 86400
+#: commands about live rooms, which the store cannot answer (issue 8, item 12)
+LIVE_ROOM_COMMANDS = (
+    ("muc_online_rooms", {"service": "global"}),
+    ("muc_online_rooms_by_regex", {"service": SERVICE, "regex": "."}),
+    ("rooms_empty_list", {"service": SERVICE}),
+    ("rooms_empty_destroy", {"service": SERVICE}),
+    ("rooms_unused_list", {"service": SERVICE, "days": 0}),
+    ("rooms_unused_destroy", {"service": SERVICE, "days": 0}),
+)
 
 
 @pytest.mark.parametrize(
@@ -59,16 +67,25 @@ def _count(tx: Tx, table: str) -> int:
     return int(tx.scalar(f"SELECT COUNT(*) FROM {table}"))
 
 
+def _stored_rooms(tx: Tx, service: str | None) -> list[str]:
+    rows = tx.all("SELECT room, service FROM muc_rooms")
+    return sorted(f"{room}@{s}" for room, s in rows if service is None or s == service)
+
+
 class MucTests(Mixin):
     async def _room(self, room: str = "lobby", service: str = SERVICE) -> None:
         await self.call("create_room", room=room, service=service, host=HOST)
 
-    def _file(self, text: str) -> str:
-        directory = tempfile.mkdtemp(prefix="gateway-rooms-")
+    async def rooms(self, service: str | None = SERVICE) -> list[str]:
+        """The room records stored for ``service`` (every service with ``None``)."""
+        return await self.store.read(partial(_stored_rooms, service=service))
+
+    def _files(self) -> Path:
+        """A files directory for this test, given to a new backend."""
+        directory = tempfile.mkdtemp(prefix="gateway-files-")
         self.addCleanup(shutil.rmtree, directory, True)
-        path = Path(directory) / "rooms.txt"
-        path.write_text(text, encoding="utf-8")
-        return str(path)
+        self.use_backend(files=FilesDir(directory))
+        return Path(directory)
 
     # -- rooms ----------------------------------------------------------------------------------
 
@@ -77,13 +94,10 @@ class MucTests(Mixin):
         await self._room("lobby")
         await self._room("Dev")
         await self.call("create_room", room="ops", service=OTHER_SERVICE, host="example.net")
-        assert await self.call("muc_online_rooms", service=SERVICE) == [
-            "dev@conference.localhost",
-            "lobby@conference.localhost",
-        ]
-        assert len(await self.call("muc_online_rooms", service="global")) == 3
+        assert await self.rooms() == ["dev@conference.localhost", "lobby@conference.localhost"]
+        assert len(await self.rooms(None)) == 3
         assert await self.call("destroy_room", room="lobby", service=SERVICE) is True
-        assert await self.call("muc_online_rooms", service=SERVICE) == ["dev@conference.localhost"]
+        assert await self.rooms() == ["dev@conference.localhost"]
 
     async def test_create_failures(self) -> None:
         """Existing rooms, unknown services and hosts, bad names are refused."""
@@ -149,23 +163,30 @@ class MucTests(Mixin):
             options={"max_users": "lots"},
         )
         assert "max_users" in error.message
-        assert await self.call("muc_online_rooms", service=SERVICE) == ["team@conference.localhost"]
+        assert await self.rooms() == ["team@conference.localhost"]
 
-    async def test_rooms_by_regex(self) -> None:
-        """muc_online_rooms_by_regex matches room names and reports public and occupants."""
-        await self._room("dev-1")
-        await self._room("dev-2")
-        await self._room("ops")
+    async def test_live_room_state_is_not_made_up(self) -> None:
+        """Online, empty and unused room commands are not supported and destroy nothing.
+
+        Changed by issue 8 (item 12): these used to list stored records as
+        online rooms with 0 occupants, and rooms_empty_destroy removed every
+        MAM-enabled room; the store cannot know any of that.
+        """
+        await self._room("lobby")
+        await self._room("archived")
         await self.call(
-            "change_room_option", room="dev-2", service=SERVICE, option="public", value="false"
+            "change_room_option", room="archived", service=SERVICE, option="mam", value="true"
         )
-        found = await self.call("muc_online_rooms_by_regex", service=SERVICE, regex="^dev")
-        assert found == [
-            ("dev-1@conference.localhost", "true", 0),
-            ("dev-2@conference.localhost", "false", 0),
+        self.clock.advance(30 * 86400)
+        for command, args in LIVE_ROOM_COMMANDS:
+            assert not self.backend.supports(command), command
+            error = await self.fails(command, **args)
+            assert isinstance(error, NotSupported), (command, error)
+            assert error.message == f"Command '{command}' is not supported by the embedded backend"
+        assert await self.rooms() == [
+            "archived@conference.localhost",
+            "lobby@conference.localhost",
         ]
-        error = await self.fails("muc_online_rooms_by_regex", service=SERVICE, regex="(")
-        assert "Invalid regular expression" in error.message
 
     # -- affiliations ---------------------------------------------------------------------------
 
@@ -294,56 +315,59 @@ class MucTests(Mixin):
 
     # -- bulk -----------------------------------------------------------------------------------
 
-    async def test_unused_rooms(self) -> None:
-        """Rooms unchanged for the given days are listed, then destroyed."""
-        await self._room("old")
-        self.clock.advance(10 * DAY)
-        await self._room("new")
-        assert await self.call("rooms_unused_list", service=SERVICE, days=5) == [
-            "old@conference.localhost"
-        ]
-        assert await self.call("rooms_unused_list", service="global", days=20) == []
-        destroyed = await self.call("rooms_unused_destroy", service=SERVICE, days=5)
-        assert destroyed == ["old@conference.localhost"]
-        assert await self.call("muc_online_rooms", service=SERVICE) == ["new@conference.localhost"]
-
-    async def test_empty_rooms(self) -> None:
-        """Rooms archiving with mam (and holding no archive here) are the empty ones."""
-        await self._room("archived")
-        await self._room("plain")
-        await self.call(
-            "change_room_option", room="archived", service=SERVICE, option="mam", value="true"
-        )
-        assert await self.call("rooms_empty_list", service=SERVICE) == [
-            "archived@conference.localhost"
-        ]
-        result = await self.call("rooms_empty_destroy", service=SERVICE)
-        assert result == ResTuple("Destroyed empty rooms: 1")
-        assert await self.call("muc_online_rooms", service=SERVICE) == [
-            "plain@conference.localhost"
-        ]
-
     async def test_rooms_files(self) -> None:
-        """create_rooms_file creates each listed room; destroy_rooms_file removes them."""
+        """create_rooms_file creates each listed room; destroy_rooms_file removes them.
+
+        Changed by issue 8 (item 2): the file is named inside the files
+        directory, and a bad line is named by its number, never quoted.
+        """
+        files = self._files()
         await self._room("kept")
-        path = self._file(
+        (files / "rooms.txt").write_text(
             "a@conference.localhost\n\nB@conference.localhost\nkept@conference.localhost\n"
         )
-        assert await self.call("create_rooms_file", file=path) is True
-        assert await self.call("muc_online_rooms", service=SERVICE) == [
+        assert await self.call("create_rooms_file", file="rooms.txt") is True
+        assert await self.rooms() == [
             "a@conference.localhost",
             "b@conference.localhost",
             "kept@conference.localhost",
         ]
-        assert await self.call("destroy_rooms_file", file=self._file("a@conference.localhost\n"))
-        assert len(await self.call("muc_online_rooms", service=SERVICE)) == 2
-        error = await self.fails(
-            "create_rooms_file", file=self._file("c@conference.localhost\nnot-a-room\n")
-        )
-        assert "line 2" in error.message
-        error = await self.fails("create_rooms_file", file="/nonexistent/rooms.txt")
-        assert "Cannot read rooms file" in error.message
-        assert len(await self.call("muc_online_rooms", service=SERVICE)) == 2
+        (files / "gone.txt").write_text("a@conference.localhost\n")
+        assert await self.call("destroy_rooms_file", file=str(files / "gone.txt")) is True
+        assert len(await self.rooms()) == 2
+        (files / "bad.txt").write_text("c@conference.localhost\nnot-a-room\n")
+        error = await self.fails("create_rooms_file", file="bad.txt")
+        assert isinstance(error, CommandFailed)
+        assert "line 2" in error.message and "not-a-room" not in error.message
+        error = await self.fails("create_rooms_file", file="missing.txt")
+        assert error.message == "Cannot read rooms file 'missing.txt': No such file or directory"
+        (files / "latin1.txt").write_bytes("caf\xe9@conference.localhost\n".encode("latin-1"))
+        error = await self.fails("create_rooms_file", file="latin1.txt")
+        assert error.message == "The rooms file is not UTF-8 text"
+        assert len(await self.rooms()) == 2
+
+    async def test_rooms_files_stay_in_the_files_directory(self) -> None:
+        """A rooms file outside the files directory is refused and its content never quoted."""
+        files = self._files()
+        outside = Path(tempfile.mkdtemp(prefix="gateway-outside-"))
+        self.addCleanup(shutil.rmtree, outside, True)
+        (outside / "secret.txt").write_text("s3cr3t-line\n")
+        (files / "link.txt").symlink_to(outside / "secret.txt")
+        for given in (
+            str(outside / "secret.txt"),
+            "../" + outside.name + "/secret.txt",
+            "link.txt",
+        ):
+            for command in ("create_rooms_file", "destroy_rooms_file"):
+                error = await self.fails(command, file=given)
+                assert isinstance(error, PathRefused), (command, given, error)
+                assert "s3cr3t" not in error.message
+
+    async def test_rooms_files_need_a_files_directory(self) -> None:
+        """Without a files directory the backend claims no command that reads files."""
+        for command in ("create_rooms_file", "destroy_rooms_file"):
+            assert not self.backend.supports(command)
+            assert isinstance(await self.fails(command, file="rooms.txt"), NotSupported)
 
 
 class TestMucSQLite(MucTests, SQLiteCase):

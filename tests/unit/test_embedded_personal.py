@@ -8,7 +8,7 @@ from twisted.internet.defer import DeferredList, ensureDeferred
 
 from gateway.backends.embedded.store import Tx
 from gateway.backends.embedded.xmltext import XmlError, parse_element
-from gateway.engine.errors import CommandFailed
+from gateway.engine.errors import ArgumentOutOfRange, CommandFailed
 from tests.pg import postgres, postgres_class  # noqa: F401 - fixtures used by PostgresCase
 from tests.unit.test_embedded_fakes import HOST, Mixin, PostgresCase, SQLiteCase
 
@@ -47,6 +47,29 @@ class PersonalTests(Mixin):
         )
         await self.call("set_last", user="bob", host=HOST, timestamp=1500045312, status="")
         assert await self.call("get_last", user="bob", host=HOST) == ("2017-07-14T15:15:12Z", "")
+
+    async def test_impossible_times_are_refused_and_stored_ones_still_read(self) -> None:
+        """set_last refuses times no date shows; a far-future time already stored still reads."""
+        await self.register("bob")
+        for timestamp in (10**17, 10**30, -1):
+            error = await self.fails(
+                "set_last", user="bob", host=HOST, timestamp=timestamp, status="x"
+            )
+            assert isinstance(error, ArgumentOutOfRange), (timestamp, error)
+        assert await self.store.read(partial(_count, table="last_activity")) == 0
+        await self.store.write(
+            lambda tx: tx.execute(
+                "INSERT INTO last_activity (host, username, seen_at, status) VALUES (?, ?, ?, ?)",
+                (HOST, "bob", 10**17, "old"),
+            )
+        )
+        assert await self.call("get_last", user="bob", host=HOST) == (
+            "9999-12-31T23:59:59Z",
+            "old",
+        )
+        await self.call("ban_account", user="bob", host=HOST, reason="spam")
+        details = dict(await self.call("get_ban_details", user="bob", host=HOST))
+        assert details["lastdate"] == "9999-12-31T23:59:59Z"
 
     async def test_last_activity_not_found(self) -> None:
         """Nothing recorded: the current time and NOT FOUND; unknown accounts cannot be set."""

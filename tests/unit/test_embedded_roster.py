@@ -7,7 +7,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from gateway.engine.errors import CommandFailed
+from gateway.engine.errors import CommandFailed, PathRefused
+from gateway.engine.files import FilesDir
 from tests.pg import postgres, postgres_class  # noqa: F401 - fixtures used by PostgresCase
 from tests.unit.test_embedded_fakes import HOST, OTHER, Mixin, PostgresCase, SQLiteCase
 
@@ -27,10 +28,15 @@ def _item(**overrides: Any) -> dict[str, Any]:
 
 
 class RosterTests(Mixin):
+    _files: Path | None = None
+
     def _file(self, text: str) -> str:
-        directory = tempfile.mkdtemp(prefix="gateway-roster-")
-        self.addCleanup(shutil.rmtree, directory, True)
-        path = Path(directory) / "roster.txt"
+        """``text`` in a new file of this test's files directory (the backend's); its path."""
+        if self._files is None:
+            self._files = Path(tempfile.mkdtemp(prefix="gateway-roster-"))
+            self.addCleanup(shutil.rmtree, self._files, True)
+            self.use_backend(files=FilesDir(str(self._files)))
+        path = self._files / f"roster-{len(list(self._files.iterdir()))}.txt"
         path.write_text(text, encoding="utf-8")
         return str(path)
 
@@ -107,10 +113,17 @@ class RosterTests(Mixin):
         ]
 
     async def test_push_roster_bad_files(self) -> None:
-        """Missing, malformed or wrongly shaped files are refused and nothing is written."""
+        """Missing, malformed or wrongly shaped files are refused and nothing is written.
+
+        Changed by issue 8 (item 2): a path outside the files directory is
+        refused before anything is read, and errors name lines and entries
+        instead of quoting the file.
+        """
         await self.register("bob")
+        self._file("")
         cases = [
-            ("/nonexistent/roster.txt", "Cannot read roster file"),
+            ("/nonexistent/roster.txt", "outside the files directory"),
+            ("missing.txt", "Cannot read roster file 'missing.txt'"),
             (self._file('[{"amy", "x"'), "is not valid"),
             (self._file('os:cmd("true").'), "is not valid"),
             (self._file('{"amy", "x", "g", "n"}.'), "must hold one list"),
@@ -120,7 +133,10 @@ class RosterTests(Mixin):
         for path, text in cases:
             error = await self.fails("push_roster", file=path, user="bob", host=HOST)
             assert text in error.message, (path, error)
+            assert "amy" not in error.message and "cmd" not in error.message, error
         assert await self.call("get_roster_count", user="bob", host=HOST) == 0
+        error = await self.fails("push_roster", file="/etc/passwd", user="bob", host=HOST)
+        assert isinstance(error, PathRefused) and "root" not in error.message
 
     async def test_push_roster_all(self) -> None:
         """push_roster_all makes every listed account a contact of every other."""
@@ -140,18 +156,22 @@ class RosterTests(Mixin):
             assert await self.call("get_roster_count", user=name, host=HOST) == 2
 
     async def test_push_roster_all_needs_local_accounts(self) -> None:
-        """A remote or unregistered account in the file fails the whole push."""
+        """A remote or unregistered account in the file fails the whole push.
+
+        Changed by issue 8 (item 2): the offending entry is named by its
+        number, not quoted (an error never shows what a file holds).
+        """
         await self.register("amy")
         remote = RosterTests._file(
             self, '[{"amy", "localhost", "G", "A"}, {"zed", "example.org", "G", "Z"}].'
         )
         error = await self.fails("push_roster_all", file=remote)
-        assert "zed@example.org" in error.message
+        assert error.message == "Roster file, entry 2: not a local account"
         ghost = RosterTests._file(
             self, '[{"amy", "localhost", "G", "A"}, {"ghost", "localhost", "G", "G"}].'
         )
         error = await self.fails("push_roster_all", file=ghost)
-        assert "ghost@localhost" in error.message
+        assert error.message == "Roster file, entry 2: the account is not registered"
         assert await self.call("get_roster_count", user="amy", host=HOST) == 0
 
     async def test_push_alltoall(self) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.testing import StringTransport
+from twisted.logger import LogLevel, capturedLogs
 from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.backends.interfaces import TokenGrant
@@ -123,6 +124,30 @@ class ExtauthTests(SynchronousTestCase):
         self.assertEqual(
             self.answers("frobnicate:a:b", "auth:alice", "isuser:alice:localhost"), [0, 0, 1]
         )
+
+    def test_malformed_accounts_answer_no(self) -> None:
+        """Empty host labels, forbidden characters and over-long names answer 0 with one warning.
+
+        The backend is never asked, and nothing is logged as a failure.
+        """
+        self.accounts.check_password = None  # type: ignore[assignment,method-assign]
+        requests = [
+            "auth:alice:a..b:pa:ss",
+            "auth:alice:.:pa:ss",
+            "isuser:al ice:localhost",
+            f"auth:{'a' * 1024}:localhost:pa:ss",
+            f"setpass:alice:{'b' * 1024}:x",
+        ]
+        with capturedLogs() as events:
+            self.assertEqual(self.answers(*requests), [0] * len(requests))
+        self.assertEqual(len(events), len(requests))
+        self.assertTrue(all(e["log_level"] == LogLevel.warn for e in events))
+        self.assertFalse(any("log_failure" in e for e in events))
+        self.assertEqual(self.accounts.passwords, {("alice", "localhost"): "pa:ss"})
+
+    def test_names_are_prepared(self) -> None:
+        """User and host reach the backend stringprepped, as ejabberd would send them."""
+        self.assertEqual(self.answers("auth:Alice:LocalHost:pa:ss"), [1])
 
     def test_oversized_request_closes(self) -> None:
         """A length beyond any sane request closes the stream."""

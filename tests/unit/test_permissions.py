@@ -14,7 +14,10 @@ from gateway.config.load import parse_config
 from gateway.engine.acl import parse_access_rules, parse_acls
 from gateway.engine.model import Caller, CommandDefinition
 from gateway.engine.permissions import (
+    ApiPermission,
     Permissions,
+    admits_anyone,
+    network_frontends,
     parse_api_permissions,
     parse_what,
     scope_covers,
@@ -346,13 +349,12 @@ def test_rules_are_tried_in_order_and_first_match_allows() -> None:
 
 def test_defaults_when_unconfigured() -> None:
     """Without api_permissions, admins (password or ejabberd:admin token) may run
-    everything but start and stop; others nothing; ctl everything."""
+    everything but start and stop; others nothing; ctl everything.
+
+    No rule is added for mod_rest any more (it used to get an allow-all one).
+    """
     perms = permissions(None)
-    assert [r.name for r in perms.rules] == [
-        "mod_rest commands",
-        "console commands",
-        "admin access",
-    ]
+    assert [r.name for r in perms.rules] == ["console commands", "admin access"]
     assert perms.allows(ADMIN, REGISTER)
     assert not perms.allows(ADMIN, STOP)
     assert perms.allows(caller(jid="admin@localhost", scopes={"ejabberd:admin"}), REGISTER)
@@ -362,9 +364,12 @@ def test_defaults_when_unconfigured() -> None:
 
 
 def test_console_rule_is_added_to_configured_rules() -> None:
-    """Configured rules get the ctl "console commands" rule in front of them."""
+    """Configured rules get the ctl "console commands" rule in front of them, and nothing else.
+
+    (An allow-all "mod_rest commands" rule used to be added as well.)
+    """
     perms = permissions({"only": {"who": "admin", "what": "status"}})
-    assert [r.name for r in perms.rules] == ["mod_rest commands", "console commands", "only"]
+    assert [r.name for r in perms.rules] == ["console commands", "only"]
     assert perms.allows(CTL, STOP)
     assert not perms.allows(ADMIN, STOP)
 
@@ -377,11 +382,14 @@ def test_empty_permissions_leave_only_the_console() -> None:
 
 
 def test_configured_console_rule_replaces_the_builtin_one() -> None:
-    """A rule named "console commands" is used as written and nothing is added."""
+    """A rule named "console commands" is used as written and nothing is added.
+
+    (An allow-all "mod_rest commands" rule used to be added in front of it.)
+    """
     perms = permissions(
         {"console commands": {"from": "ejabberd_ctl", "who": "all", "what": ["*", "!stop"]}}
     )
-    assert [r.name for r in perms.rules] == ["mod_rest commands", "console commands"]
+    assert [r.name for r in perms.rules] == ["console commands"]
     assert perms.allows(CTL, STATUS)
     assert not perms.allows(CTL, STOP)
 
@@ -417,18 +425,102 @@ api_permissions:
     assert not perms.allows(caller(ip="10.1.1.1"), STOP)
 
 
-def test_mod_rest_rule_added_unless_configured() -> None:
-    """mod_rest command lines are allowed like console commands unless a rule speaks of mod_rest."""
-    from gateway.engine.catalogue import Catalogue
-    from gateway.engine.model import Caller
-    from gateway.engine.permissions import Permissions, parse_api_permissions
+def test_mod_rest_gets_no_implicit_rule() -> None:
+    """mod_rest command lines are decided by the configured rules like any other call.
 
-    definition = Catalogue.load("24.12").lookup("registered_users")
-    rest_caller = Caller(frontend="mod_rest")
-    assert Permissions(None).allows(rest_caller, definition)
-    configured = parse_api_permissions(
-        {"rest": {"from": "mod_rest", "who": {"ip": "10.0.0.0/8"}, "what": "*"}}, "api_permissions"
+    Before issue 8 an allow-all "mod_rest commands" rule was added unless a rule
+    mentioned mod_rest, so an anonymous POST to /rest could change any password.
+    """
+    from gateway.engine.catalogue import Catalogue
+
+    definition = Catalogue.load("24.12").lookup("change_password")
+    anonymous = caller("mod_rest")
+    assert not Permissions(None).allows(anonymous, definition)
+    assert not permissions(None).allows(anonymous, definition)
+    assert permissions(None).allows(caller("mod_rest", jid="admin@localhost"), definition)
+    assert not permissions(None).allows(caller("mod_rest", jid="alice@localhost"), definition)
+
+
+def test_mod_rest_decided_like_api() -> None:
+    """An anonymous mod_rest caller may run exactly what an anonymous /api caller may."""
+    perms = permissions(
+        {
+            "public": {"who": {"ip": "127.0.0.1/8"}, "what": ["status"]},
+            "admins": {"who": "admin", "what": ["*", "!stop"]},
+        }
     )
-    perms = Permissions(configured)
-    assert [r.name for r in perms.rules] == ["console commands", "rest"]
-    assert not perms.allows(rest_caller, definition)
+    for frontend in ("mod_rest", "mod_http_api"):
+        assert perms.allows(caller(frontend), STATUS)
+        assert not perms.allows(caller(frontend), REGISTER)
+        assert not perms.allows(caller(frontend, ip="192.0.2.1"), STATUS)
+        assert perms.allows(caller(frontend, jid="admin@localhost"), REGISTER)
+
+
+def test_explicit_mod_rest_rule_trusts_the_address() -> None:
+    """The opt-in rule ``from: mod_rest, who: {ip: ...}, what: "*"`` admits anonymous callers
+    from that address through mod_rest only."""
+    perms = one_rule(**{"from": "mod_rest", "who": {"ip": "127.0.0.1"}, "what": "*"})
+    assert perms.allows(caller("mod_rest"), REGISTER)
+    assert not perms.allows(caller("mod_rest", ip="127.0.0.2"), REGISTER)
+    assert not perms.allows(caller("mod_http_api"), REGISTER)
+
+
+# --- openness ---------------------------------------------------------------
+
+
+def _rule(raw: dict[str, Any]) -> ApiPermission:
+    [rule] = parse_api_permissions({"rule": raw}, "api_permissions")
+    return rule
+
+
+@pytest.mark.parametrize(
+    "who",
+    [
+        "all",
+        ["loopback", "all"],
+        {"ip": "0.0.0.0/0"},
+        {"ip": "::/0"},
+        {"access": "all"},
+        {"access": "open"},
+        {"access": [{"deny": "none"}, {"allow": "all"}]},
+        "everyone",
+    ],
+)
+def test_admits_anyone(who: Any) -> None:
+    """``who: all`` and what amounts to it (an ACL, network or access rule letting
+    everybody in) admit anyone."""
+    acls = parse_acls({"everyone": {"ip": "0.0.0.0/0"}, **ACLS})
+    rules = parse_access_rules({"open": [{"allow": "all"}], **RULES})
+    assert admits_anyone(_rule({"who": who, "what": "*"}), acls, rules)
+
+
+@pytest.mark.parametrize(
+    "who",
+    [
+        None,
+        "admin",
+        "loopback",
+        "none",
+        {"ip": "127.0.0.1/8"},
+        {"access": "local_admin"},
+        {"access": "missing"},
+        {"access": [{"deny": "all"}, {"allow": "all"}]},
+        {"oauth": {"scope": "ejabberd:admin", "acl": "all"}},
+        "undefined_acl",
+    ],
+)
+def test_does_not_admit_anyone(who: Any) -> None:
+    """Rules limited to accounts, addresses, tokens or nobody do not admit anyone."""
+    acls = parse_acls(ACLS)
+    rules = parse_access_rules(RULES)
+    assert not admits_anyone(_rule({"who": who, "what": "*"}), acls, rules)
+
+
+def test_network_frontends() -> None:
+    """A rule without ``from`` (or with HTTP tags) reaches every network frontend;
+    ``from: ejabberd_ctl`` none."""
+    every = {"mod_http_api", "ejabberd_xmlrpc", "mod_rest"}
+    assert network_frontends(_rule({})) == every
+    assert network_frontends(_rule({"from": [{"tag": "admin"}]})) == every
+    assert network_frontends(_rule({"from": "ejabberd_ctl"})) == set()
+    assert network_frontends(_rule({"from": ["ejabberd_ctl", "mod_rest"]})) == {"mod_rest"}

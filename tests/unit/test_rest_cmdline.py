@@ -109,3 +109,54 @@ def test_quoted_words_round_trip(words: list[str]) -> None:
     """Quoted words (spaces allowed, no quotes or backslashes) split back unchanged."""
     line = " ".join(f'"{w}"' for w in words)
     assert split_command_line(line) == words
+
+
+def _quoted_reference(text: str, start: int) -> tuple[str, int]:
+    """The character-by-character scan ``_quoted`` replaced, kept as its specification."""
+    i = start
+    end = len(text)
+    while i < end:
+        for closer in ('"', '\\"'):
+            if text.startswith(closer, i):
+                after = i + len(closer)
+                if after == end:
+                    return text[start:i], end
+                if text[after] == " ":
+                    return text[start:i], after + 1
+        i += 1
+    return text[start:], end
+
+
+def _split_reference(text: str) -> list[str]:
+    words: list[str] = []
+    i, end = 0, len(text)
+    while i < end:
+        if text[i] == " ":
+            i += 1
+        elif text[i] == '"':
+            word, i = _quoted_reference(text, i + 1)
+            words.append(word)
+        elif text.startswith('\\"', i):
+            word, i = _quoted_reference(text, i + 2)
+            words.append(word)
+        else:
+            stop = text.find(" ", i)
+            stop = end if stop < 0 else stop
+            words.append(text[i:stop])
+            i = stop
+    return words
+
+
+_quote_heavy = st.text(st.sampled_from(['"', "\\", " ", "a", "b"]))
+
+
+@given(st.one_of(_quote_heavy, st.text()))
+def test_same_words_as_the_character_scan(text: str) -> None:
+    """Quoted words end exactly where the former per-character scan ended them."""
+    assert split_command_line(text) == _split_reference(text)
+
+
+def test_long_unterminated_quote_is_one_word() -> None:
+    """A 1 MiB quoted word with no closing quote is the rest of the line, found in one scan."""
+    word = "a" * (1 << 20)
+    assert split_command_line(f'registered_users "{word}') == ["registered_users", word]

@@ -106,13 +106,15 @@ class FakeSink:
     iqs: list[tuple[etree._Element, float, Deferred[str]]] = field(default_factory=list)
     cancelled: int = 0
 
-    def submit(self, element: etree._Element | str) -> Deferred[None]:
+    def submit(self, element: etree._Element | str, *, size: int | None = None) -> Deferred[None]:
         if self.refuse is not None:
             return fail(self.refuse)
         self.submitted.append(element)
         return succeed(None)
 
-    def iq(self, element: etree._Element, timeout: float) -> Deferred[str]:
+    def iq(
+        self, element: etree._Element, timeout: float, *, size: int | None = None
+    ) -> Deferred[str]:
         if self.refuse is not None:
             return fail(self.refuse)
 
@@ -128,9 +130,9 @@ def queue_full() -> Unavailable:
     return Unavailable(QUEUE_FULL)
 
 
-def make_permissions() -> Permissions:
+def make_permissions(api_permissions: Mapping[str, Any] = API_PERMISSIONS) -> Permissions:
     return Permissions(
-        parse_api_permissions(API_PERMISSIONS),
+        parse_api_permissions(api_permissions),
         parse_acls(ACL),
         parse_access_rules(ACCESS_RULES),
         hosts=["localhost"],
@@ -153,11 +155,12 @@ def make_resource(
     sink: FakeSink | None = None,
     no_sink: bool = False,
     profile: str = "24.12",
+    api_permissions: Mapping[str, Any] = API_PERMISSIONS,
     **overrides: Any,
 ) -> Rig:
     """A ``RestResource`` on a real processor and engine; ``overrides`` go to its constructor."""
     backend = FakeBackend()
-    permissions = make_permissions()
+    permissions = make_permissions(api_permissions)
     engine = Engine(
         Catalogue.load(profile),
         Catalogue.load("24.12"),

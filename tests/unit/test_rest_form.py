@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.frontends.rest.form import form_payload, is_form
+from gateway.frontends.rest.form import _only_encoder_output, form_payload, is_form
 
 FORM = b"application/x-www-form-urlencoded"
 STANZA = "<message to='a@localhost'><body>1+1 = 2, 100%</body></message>"
@@ -92,3 +93,19 @@ def test_never_raises(body: bytes, content_type: bytes | None) -> None:
 def test_encoded_round_trip(raw: bytes) -> None:
     """Whatever ``quote_plus`` encodes decodes back to the same bytes."""
     assert form_payload(quote_plus(raw).encode(), FORM) == raw
+
+
+_ENCODED_REFERENCE = re.compile(rb"(?:[A-Za-z0-9\-._~*+=&]|%[0-9A-Fa-f]{2})+")
+
+
+@given(st.one_of(st.binary(), st.text("%4aZ+=&~ -<", max_size=30).map(str.encode)))
+def test_encoded_check_matches_the_former_expression(body: bytes) -> None:
+    """What counts as encoder output is exactly what the former single expression matched."""
+    expected = _ENCODED_REFERENCE.fullmatch(body) is not None
+    assert _only_encoder_output(body) == expected
+
+
+def test_large_encoded_body_is_decoded() -> None:
+    """A 1 MiB body of escapes is still recognised and decoded."""
+    body = b"stanza=" + b"%3C" * (1 << 18)
+    assert form_payload(body, FORM) == b"<" * (1 << 18)

@@ -164,10 +164,22 @@ class CommandTests(SynchronousTestCase):
         self.assertEqual(rig.backend.calls, [])
 
     def test_api_permissions_apply(self) -> None:
-        """The engine's api_permissions still decide: here only loopback callers may run any."""
+        """api_permissions decide: here only loopback callers may run any command.
+
+        A refusal is 403 with who was refused; it used to be ejabberdctl's bare
+        ``{error,access_rules_unauthorized}`` with 200 (issue 8 made mod_rest
+        refusals by api_permissions as clear as access_commands ones).
+        """
         rig = make_resource()
         answer = post(rig, "connected_users_number", ip="10.1.2.3")
-        self.assertEqual((answer.status, answer.text), (200, "{error,access_rules_unauthorized}"))
+        self.assertEqual(
+            (answer.status, answer.text),
+            (
+                403,
+                "Error: api_permissions do not let anonymous callers from 10.1.2.3 run "
+                "'connected_users_number'; start the command line with --auth USER HOST PASSWORD",
+            ),
+        )
         self.assertEqual(rig.backend.calls, [])
 
     def test_status_builtin(self) -> None:
@@ -306,6 +318,111 @@ class AccessCommandsTests(SynchronousTestCase):
         answer = post(rig, "--auth robot localhost robotpw no_such_cmd_zz")
         self.assertEqual(answer.status, 200)
         self.assertTrue(answer.text.startswith("Error: unknown command 'no_such_cmd_zz'."))
+
+
+#: the shape of conf/gateway.yml's rules: ctl may run all, admins all but start/stop,
+#: loopback callers two harmless commands, and nothing for mod_rest in particular
+SHIPPED_PERMISSIONS = {
+    "console commands": {"from": "ejabberd_ctl", "who": "all", "what": "*"},
+    "admin access": {"who": "admin", "what": ["*", "!stop", "!start"]},
+    "public commands": {
+        "who": {"ip": "127.0.0.1/8"},
+        "what": ["status", "connected_users_number"],
+    },
+}
+
+
+class ApiPermissionsTests(SynchronousTestCase):
+    """Command lines are decided by api_permissions as the --auth account or an anonymous
+    caller from its address; no rule lets mod_rest run everything (issue 8)."""
+
+    def rig(self, options: Any = None) -> Any:
+        return make_resource(options, api_permissions=SHIPPED_PERMISSIONS)
+
+    def test_anonymous_cannot_change_a_password(self) -> None:
+        """Anonymous change_password is refused with 403, with or without the empty --auth."""
+        rig = self.rig()
+        for body in (
+            "change_password admin localhost pwned",
+            '--auth "" "" "" change_password admin localhost pwned',
+        ):
+            answer = post(rig, body)
+            self.assertEqual(answer.status, 403)
+            self.assertEqual(
+                answer.text,
+                "Error: api_permissions do not let anonymous callers from 127.0.0.1 run "
+                "'change_password'; start the command line with --auth USER HOST PASSWORD",
+            )
+        self.assertEqual(rig.backend.calls, [])
+        self.assertEqual(rig.backend.accounts[("admin", "localhost")], "secret")
+
+    def test_anonymous_gets_the_public_commands(self) -> None:
+        """Anonymous loopback callers may run what anonymous /api callers may."""
+        rig = self.rig()
+        self.assertEqual(post(rig, "connected_users_number").text, "0")
+        self.assertTrue(post(rig, "status").text.startswith("The node xmpp-gateway@testhost"))
+        self.assertIsNone(rig.backend.calls[-1][2].user)
+        self.assertEqual(post(rig, "registered_users localhost").status, 403)
+
+    def test_account_cannot_change_anothers_password(self) -> None:
+        """An account that is not admin is refused another account's password change."""
+        rig = self.rig()
+        answer = post(rig, "--auth alice localhost alicepw change_password admin localhost pwned")
+        self.assertEqual(
+            (answer.status, answer.text),
+            (403, "Error: api_permissions do not let alice@localhost run 'change_password'"),
+        )
+        self.assertEqual(rig.backend.accounts[("admin", "localhost")], "secret")
+
+    def test_admin_may_run_admin_commands(self) -> None:
+        """--auth admin runs what api_permissions let admin run, but not stop."""
+        rig = self.rig()
+        answer = post(rig, "--auth admin localhost secret registered_users localhost")
+        self.assertEqual((answer.status, answer.text), (200, "admin\nalice\nrobot"))
+        changed = post(rig, "--auth admin localhost secret change_password alice localhost new")
+        self.assertEqual((changed.status, changed.text), (200, "0"))
+        self.assertEqual(rig.backend.accounts[("alice", "localhost")], "new")
+        self.assertEqual(post(rig, "--auth admin localhost secret stop").status, 403)
+
+    def test_wrong_password_is_refused(self) -> None:
+        """A wrong --auth password is 401 and runs nothing, even for a public command."""
+        rig = self.rig()
+        answer = post(rig, "--auth admin localhost wrong status")
+        self.assertEqual((answer.status, answer.text), (401, "Error: Invalid authentication data"))
+        self.assertEqual(rig.backend.calls, [])
+
+    def test_unknown_commands_and_help_are_not_refused(self) -> None:
+        """Unknown commands and ``help`` get ejabberdctl's text, whoever asks."""
+        rig = self.rig()
+        unknown = post(rig, "no_such_cmd_zz")
+        self.assertEqual(unknown.status, 200)
+        self.assertTrue(unknown.text.startswith("Error: unknown command 'no_such_cmd_zz'."))
+        self.assertEqual(post(rig, "help status").status, 200)
+
+    def test_access_commands_narrow_api_permissions(self) -> None:
+        """access_commands narrow what api_permissions allow, and never widen it."""
+        rig = self.rig(
+            rest_options(
+                access_commands=[
+                    ("rest_admin", ["registered_users"], {}),
+                    ("rest_robots", ["registered_users"], {}),
+                ]
+            )
+        )
+        ok = post(rig, "--auth admin localhost secret registered_users localhost")
+        self.assertEqual(ok.status, 200)
+        narrowed = post(rig, "--auth admin localhost secret change_password alice localhost x")
+        self.assertEqual(
+            (narrowed.status, narrowed.text),
+            (403, "Error: access_commands do not let admin@localhost run 'change_password'"),
+        )
+        # robot passes access_commands, but api_permissions give it nothing
+        robot = post(rig, "--auth robot localhost robotpw registered_users localhost")
+        self.assertEqual(
+            (robot.status, robot.text),
+            (403, "Error: api_permissions do not let robot@localhost run 'registered_users'"),
+        )
+        self.assertEqual(rig.backend.accounts[("alice", "localhost")], "alicepw")
 
 
 class StanzaTests(SynchronousTestCase):

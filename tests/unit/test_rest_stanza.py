@@ -123,9 +123,9 @@ def test_policy() -> None:
 
 
 def test_normalise_jid() -> None:
-    """JIDs are stringprepped; invalid ones raise ``ValueError``."""
+    """JIDs are stringprepped; invalid ones (empty labels, over-long parts) raise ``ValueError``."""
     assert normalise_jid("Alice@Example.COM/Res") == "alice@example.com/Res"
-    for bad in ("", "a b@c", "a@"):
+    for bad in ("", "a b@c", "a@", "a@b..c", "a@.", "a" * 1024 + "@c", "a@" + "c" * 5000):
         with pytest.raises(ValueError):
             normalise_jid(bad)
 

@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
+from twisted.logger import capturedLogs, formatEvent
 
 from gateway.config.errors import ConfigError
+from gateway.engine.caches import CacheRegistry
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import Engine
-from gateway.engine.errors import CommandError, CommandFailed, NotSupported
+from gateway.engine.errors import CommandError, CommandFailed, NotSupported, PathRefused
+from gateway.engine.files import FilesDir
 from gateway.engine.model import Caller, CommandCall, CommandDefinition
 from gateway.engine.server import ServerCommands
 
@@ -61,6 +65,15 @@ def error_of(executor: ServerCommands, command: str, **args: Any) -> CommandErro
     with pytest.raises(CommandError) as info:
         run(executor, command, **args)
     return info.value
+
+
+@contextmanager
+def capture_log() -> Iterator[list[str]]:
+    """The text of every event logged inside the block (filled in when it ends)."""
+    texts: list[str] = []
+    with capturedLogs() as events:
+        yield texts
+    texts.extend(formatEvent(event) for event in events)
 
 
 @pytest.fixture
@@ -145,26 +158,82 @@ def test_gc_collects(clock: Clock) -> None:
     assert run(ServerCommands(Store(), clock), "gc") is True
 
 
-def test_clear_cache_clears_what_it_was_given(clock: Clock) -> None:
-    """clear_cache empties every cache handed in, and succeeds when there are none."""
+def test_clear_cache_clears_what_is_registered(clock: Clock) -> None:
+    """clear_cache empties every registered cache, in order, and logs their names.
+
+    Changed by issue 8 (item 12): the caches come from a named registry, so
+    the log can say what was cleared.
+    """
     cleared: list[str] = []
-    commands = ServerCommands(
-        Store(), clock, caches=[lambda: cleared.append("a"), lambda: cleared.append("b")]
-    )
-    assert run(commands, "clear_cache") is True
+    caches = CacheRegistry()
+    caches.register("first", lambda: cleared.append("a"))
+    caches.register("second", lambda: cleared.append("b"))
+    with capture_log() as events:
+        assert run(ServerCommands(Store(), clock, caches=caches), "clear_cache") is True
     assert cleared == ["a", "b"]
-    assert run(ServerCommands(Store(), clock), "clear_cache") is True
+    assert "clear_cache: cleared first, second" in events
+
+
+def test_clear_cache_with_nothing_registered_says_so(clock: Clock) -> None:
+    """With no cache registered clear_cache answers ok and logs that nothing was cleared."""
+    with capture_log() as events:
+        assert run(ServerCommands(Store(), clock), "clear_cache") is True
+    assert events == ["clear_cache: nothing to clear (no cache is registered)"]
+
+
+def test_clear_cache_failure_is_reported(clock: Clock) -> None:
+    """A cache that fails to clear fails the command, naming it; the others are still cleared."""
+    cleared: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("locked")
+
+    caches = CacheRegistry()
+    caches.register("broken", broken)
+    caches.register("fine", lambda: cleared.append("fine"))
+    with capture_log() as events:
+        error = error_of(ServerCommands(Store(), clock, caches=caches), "clear_cache")
+    assert isinstance(error, CommandFailed)
+    assert error.message == "Could not clear these caches: broken (see the log)"
+    assert cleared == ["fine"]
+    assert "clear_cache: could not clear broken: locked" in events
+    assert "clear_cache: cleared fine" in events
+
+
+def test_catalogue_cache_is_really_cleared() -> None:
+    """The catalogue cache the daemon registers is emptied: the next load parses anew."""
+    before = Catalogue.load("24.12")
+    assert Catalogue.load("24.12") is before
+    Catalogue.forget_loaded()
+    after = Catalogue.load("24.12")
+    assert after is not before and after.names() == before.names()
+
+
+def test_cache_names_are_unique() -> None:
+    """Registering a second cache under a taken name is refused."""
+    caches = CacheRegistry()
+    caches.register("catalogue", lambda: None)
+    with pytest.raises(ValueError, match="catalogue"):
+        caches.register("catalogue", lambda: None)
+    assert caches.names() == ("catalogue",)
 
 
 # -- reload_config ------------------------------------------------------------------------------
 
 
-def test_reload_and_dump_claimed_only_when_wired(clock: Clock) -> None:
-    """Without their callables, reload_config and dump_config are left to the backend."""
+def test_reload_and_dump_claimed_only_when_wired(clock: Clock, tmp_path: Path) -> None:
+    """Without their callables (and, for dump_config, a files directory) they are not claimed.
+
+    Changed by issue 8 (item 2): dump_config also needs the files directory.
+    """
     bare = ServerCommands(Store(), clock)
     assert bare.supports("stats") and bare.supports("gc") and bare.supports("clear_cache")
     assert not bare.supports("reload_config") and not bare.supports("dump_config")
-    wired = ServerCommands(Store(), clock, reload=lambda: (), dump=lambda: "")
+    no_dir = ServerCommands(Store(), clock, dump=lambda: "")
+    assert not no_dir.supports("dump_config")
+    wired = ServerCommands(
+        Store(), clock, reload=lambda: (), dump=lambda: "", files=FilesDir(str(tmp_path))
+    )
     assert wired.supports("reload_config") and wired.supports("dump_config")
     assert not wired.supports("stats_host")
 
@@ -197,34 +266,60 @@ def test_reload_failure_reports_the_config_error(clock: Clock) -> None:
 # -- dump_config ---------------------------------------------------------------------------------
 
 
+def dumper(tmp_path: Path, clock: Clock, text: str = "hosts:\n- localhost\n") -> ServerCommands:
+    """ServerCommands dumping ``text`` into the files directory ``tmp_path/files``."""
+    (tmp_path / "files").mkdir(mode=0o700)
+    return ServerCommands(
+        Store(), clock, dump=lambda: text, files=FilesDir(str(tmp_path / "files"))
+    )
+
+
 def test_dump_writes_a_private_file(clock: Clock, tmp_path: Path) -> None:
-    """dump_config writes the dump text to a new file readable by the owner only."""
-    out = tmp_path / "dump.yml"
-    commands = ServerCommands(Store(), clock, dump=lambda: "hosts:\n- localhost\n")
-    assert run(commands, "dump_config", out=str(out)) is True
+    """dump_config writes the dump text to a new owner-only file, relative or absolute inside.
+
+    Changed by issue 8 (item 2): a relative path is now relative to the files directory.
+    """
+    commands = dumper(tmp_path, clock)
+    assert run(commands, "dump_config", out="dump.yml") is True
+    out = tmp_path / "files" / "dump.yml"
     assert out.read_text() == "hosts:\n- localhost\n"
     assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert run(commands, "dump_config", out=str(tmp_path / "files" / "again.yml")) is True
+    assert (tmp_path / "files" / "again.yml").exists()
 
 
 def test_dump_never_overwrites(clock: Clock, tmp_path: Path) -> None:
     """An existing file, or a symlink planted at the path, is left alone with a clear error."""
-    commands = ServerCommands(Store(), clock, dump=lambda: "new\n")
-    existing = tmp_path / "gateway.yml"
+    commands = dumper(tmp_path, clock, "new\n")
+    existing = tmp_path / "files" / "gateway.yml"
     existing.write_text("old\n")
-    error = error_of(commands, "dump_config", out=str(existing))
+    error = error_of(commands, "dump_config", out="gateway.yml")
     assert "already exists" in error.message
     assert existing.read_text() == "old\n"
-    link = tmp_path / "link.yml"
-    os.symlink(tmp_path / "target.yml", link)
-    assert "already exists" in error_of(commands, "dump_config", out=str(link)).message
-    assert not (tmp_path / "target.yml").exists()
+    link = tmp_path / "files" / "link.yml"
+    os.symlink(tmp_path / "files" / "target.yml", link)
+    assert "already exists" in error_of(commands, "dump_config", out="link.yml").message
+    assert not (tmp_path / "files" / "target.yml").exists()
+
+
+def test_dump_stays_in_the_files_directory(clock: Clock, tmp_path: Path) -> None:
+    """Absolute paths elsewhere, '..' and links leading out are refused; nothing is written.
+
+    Changed by issue 8 (item 2): before, any absolute path was written.
+    """
+    commands = dumper(tmp_path, clock)
+    (tmp_path / "files" / "out").symlink_to(tmp_path)
+    for out in (str(tmp_path / "dump.yml"), "../dump.yml", "out/dump.yml", "/etc/dump.yml", ""):
+        error = error_of(commands, "dump_config", out=out)
+        assert isinstance(error, PathRefused), (out, error)
+        assert "files directory" in error.message
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["files"]
 
 
 def test_dump_path_errors(clock: Clock, tmp_path: Path) -> None:
-    """A relative path, or one whose directory is missing, fails without writing anything."""
-    commands = ServerCommands(Store(), clock, dump=lambda: "x\n")
-    error = error_of(commands, "dump_config", out="dump.yml")
-    assert "absolute path" in error.message
-    error = error_of(commands, "dump_config", out=str(tmp_path / "missing" / "dump.yml"))
-    assert isinstance(error, CommandFailed) and error.message.startswith("Cannot create")
-    assert list(tmp_path.iterdir()) == []
+    """A path whose directory is missing fails without writing anything."""
+    commands = dumper(tmp_path, clock, "x\n")
+    error = error_of(commands, "dump_config", out="missing/dump.yml")
+    assert isinstance(error, CommandFailed)
+    assert error.message == "Cannot create 'missing/dump.yml': No such file or directory"
+    assert list((tmp_path / "files").iterdir()) == []

@@ -97,6 +97,18 @@ def test_integer_arguments_need_ints(value: Any) -> None:
     assert fault_of("24.12", "delete_old_users", Struct.of(("days", value))).startswith("-122 ")
 
 
+def test_integers_out_of_range_are_fault_122() -> None:
+    """An ``<int>`` too large for the argument is fault -122 naming it and its bounds (issue 8)."""
+    struct = Struct.of(("user", "a"), ("host", "h"), ("timestamp", 10**17), ("status", ""))
+    assert fault_of("24.12", "set_last", struct) == (
+        "-122 Argument 'timestamp' must be an integer from 0 to 253402300799 "
+        "(seconds since 1970-01-01, at most 9999-12-31T23:59:59Z)"
+    )
+    assert fault_of("24.12", "delete_old_users", Struct.of(("days", 2**64))).startswith(
+        "-122 Argument 'days' must be an integer from -9223372036854775808"
+    )
+
+
 def test_errors_follow_declared_order() -> None:
     """A type error in the first argument is reported before a missing later one."""
     struct = Struct.of(("user", 1))

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
+from twisted.words.protocols.jabber.jid import JID
 from twisted.words.xish import domish
 
 from gateway.xmpp.stanzas import (
@@ -15,6 +16,8 @@ from gateway.xmpp.stanzas import (
     apply_from_policy,
     ensure_origin_id,
     in_domain,
+    jid_from_parts,
+    parse_jid,
     parse_xml,
     prepare_outbound,
     stream_text,
@@ -220,3 +223,39 @@ def test_prepare_outbound_does_everything() -> None:
     assert root.tag == f"{{{COMPONENT_NS}}}message"
     assert root.get("from") == COMPONENT
     assert root.find("{urn:xmpp:sid:0}origin-id") is not None
+
+
+@pytest.mark.parametrize("text", ["Bot@REST.localhost/Res", "localhost", "host/a@b", "é@Ä.de/x y"])
+def test_parse_jid_is_twisteds_jid(text: str) -> None:
+    """parse_jid gives the JID Twisted would, usable wherever a Twisted JID is."""
+    jid = parse_jid(text)
+    assert jid == JID(text) and hash(jid) == hash(JID(text))
+    assert jid.full() == JID(text).full() and jid.userhost() == JID(text).userhost()
+
+
+@pytest.mark.parametrize(
+    "text", ["", "a@a..b", "a@.", "@host", "a@host/", "a" * 1024 + "@host", "a@" + "b" * 5000]
+)
+def test_parse_jid_refuses(text: str) -> None:
+    """Empty labels, empty parts and parts over 1023 bytes are a ValueError."""
+    with pytest.raises(ValueError):
+        parse_jid(text)
+
+
+def test_jid_from_parts() -> None:
+    """Separate parts are prepared; empty user or resource means none; bad parts raise."""
+    assert jid_from_parts("Bob", "LocalHost", "Phone") == JID("bob@localhost/Phone")
+    assert jid_from_parts("", "localhost", "").full() == "localhost"
+    for user, host in (("a b", "localhost"), ("bob", "a..b"), ("x" * 1024, "localhost")):
+        with pytest.raises(ValueError):
+            jid_from_parts(user, host)
+
+
+@given(st.text(st.characters(exclude_categories=()), max_size=30))
+def test_parse_jid_raises_only_value_error(text: str) -> None:
+    """Any text is a JID or a ValueError, nothing else."""
+    try:
+        jid = parse_jid(text)
+    except ValueError:
+        return
+    assert jid.host

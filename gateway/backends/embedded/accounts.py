@@ -15,9 +15,17 @@ Choices where ejabberd is silent or unhelpful (also in the README's command note
   the one stored for that method, which exists only when the method is
   listed in ``gateway.password_digests`` and the password was set since
   (see :mod:`~gateway.backends.embedded.passwords` for why that is opt-in).
-  Hex case does not matter.  Without such a digest the command fails saying
-  so, since SCRAM keys cannot be compared with a plain digest; a missing
-  account answers false, and so does a banned one (as ``check_password``).
+  Hex case does not matter.  A method not listed fails saying so, for every
+  account, since SCRAM keys cannot be compared with a plain digest.  For a
+  listed method, a missing account, a banned one and one whose password was
+  set before the method was listed all answer false, like a wrong digest:
+  the answer never tells whether an account exists.
+- Passwords are SASLprepped (:func:`~gateway.engine.identifiers.prepare_password`)
+  before they are stored or checked, as XMPP servers do for SASL PLAIN.  A
+  password SASLprep refuses (a NUL, another control character, too long …) is an
+  argument error on ``register`` and ``change_password``, and simply a wrong
+  password on every check.  ``check_password`` costs one PBKDF2 whether or
+  not the account exists (see :mod:`~gateway.backends.embedded.passwords`).
 - ``unregister`` (and the purges) also remove the account's MUC
   affiliations, room subscriptions, registered nicknames and shared roster
   group memberships, in the same transaction as the account itself.
@@ -33,6 +41,8 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from twisted.logger import Logger
+
 from gateway.backends.embedded.context import (
     UNKNOWN_HOST,
     Context,
@@ -46,6 +56,7 @@ from gateway.backends.embedded.context import (
 )
 from gateway.backends.embedded.passwords import (
     DIGEST_METHODS,
+    DUMMY_CREDENTIALS,
     STORABLE_DIGESTS,
     ScramCredentials,
     digest_matches,
@@ -54,7 +65,8 @@ from gateway.backends.embedded.passwords import (
     verify_password,
 )
 from gateway.backends.embedded.store import Tx
-from gateway.engine.errors import CommandFailed, TypedCommandError
+from gateway.engine.errors import ArgumentError, CommandFailed, TypedCommandError
+from gateway.engine.identifiers import InvalidIdentifier, prepare_password
 from gateway.engine.model import ResTuple
 
 __all__ = [
@@ -68,6 +80,8 @@ __all__ = [
 ]
 
 DAY = 24 * 60 * 60
+
+log = Logger()
 
 
 def _cannot_register(user: str, host: str, why: str) -> TypedCommandError:
@@ -87,6 +101,33 @@ _CREDENTIALS = (
 
 
 Secrets = tuple[ScramCredentials, dict[str, str]]
+
+
+def _new_password(ctx: Context, password: str, command: str, argument: str) -> str:
+    """``password`` SASLprepped for storing; an argument error saying why it cannot be."""
+    try:
+        return prepare_password(password, ctx.max_password_bytes)
+    except InvalidIdentifier as e:
+        raise ArgumentError(f"Argument '{argument}' is refused: {e}", command) from None
+
+
+def _given_password(ctx: Context, password: str) -> str | None:
+    """``password`` SASLprepped for a check; ``None`` when no account can have it."""
+    try:
+        return prepare_password(password, ctx.max_password_bytes)
+    except InvalidIdentifier:
+        return None
+
+
+def _verified(password: str | None, row: tuple[Any, ...] | None) -> bool:
+    """Whether ``password`` matches the credentials of ``row`` (``_CREDENTIALS``'s first five).
+
+    One PBKDF2 in every case: without a row (or a usable password) the dummy
+    credentials are hashed instead, so the time does not tell which it was.
+    """
+    credentials = DUMMY_CREDENTIALS if row is None else _credentials(row[:5])
+    matches = verify_password(password or "", credentials)
+    return matches and row is not None and password is not None
 
 
 def _secrets(password: str, methods: frozenset[str]) -> Secrets:
@@ -135,17 +176,19 @@ async def user_exists(ctx: Context, user: str, host: str) -> bool:
 
 
 async def check_password(ctx: Context, user: str, host: str, password: str) -> bool:
-    """Whether ``password`` is right for ``user@host`` and the account is not banned."""
+    """Whether ``password`` is right for ``user@host`` and the account is not banned.
+
+    The same work and the same ``False`` for a wrong password, a banned, a
+    missing or a malformed account: see :func:`_verified`.
+    """
     prepared_user, prepared_host = prep_user(user), prep_host(host)
-    if prepared_user is None or prepared_host not in ctx.hosts:
-        return False
+    known = prepared_user is not None and prepared_host in ctx.hosts
+    given = _given_password(ctx, password)
 
     def check(tx: Tx) -> bool:
-        row = tx.one(_CREDENTIALS, (prepared_host, prepared_user))
-        if row is None or row[5] is not None:
-            return False
+        row = tx.one(_CREDENTIALS, (prepared_host, prepared_user)) if known else None
         # hashing here keeps the ~ms of PBKDF2 on a pool thread, off the reactor
-        return verify_password(password, _credentials(row[:5]))
+        return _verified(given, row) and row is not None and row[5] is None
 
     return await ctx.store.read(check)
 
@@ -155,6 +198,7 @@ async def try_register(ctx: Context, user: str, host: str, password: str) -> Res
 
     Raises:
         TypedCommandError: ``conflict`` 10090 when taken, ``cannot_register`` 10001 otherwise.
+        ArgumentError: the password is one SASLprep refuses, or too long.
     """
     prepared_host = prep_host(host)
     if prepared_host is None or prepared_host not in ctx.hosts:
@@ -162,6 +206,7 @@ async def try_register(ctx: Context, user: str, host: str, password: str) -> Res
     prepared_user = prep_user(user)
     if prepared_user is None:
         raise _cannot_register(user, host, "Malformed username")
+    password = _new_password(ctx, password, "register", "password")
     if password == "":
         raise _cannot_register(user, host, "Empty password")
     creds, digests = await ctx.store.compute(_secrets, password, ctx.password_digests)
@@ -198,11 +243,13 @@ async def set_password(ctx: Context, user: str, host: str, password: str) -> boo
 
     Raises:
         CommandFailed: unknown host, ``unknown_user``, or an empty password.
+        ArgumentError: the password is one SASLprep refuses, or too long.
     """
     prepared_host = ctx.host(host)
     prepared_user = prep_user(user)
     if prepared_user is None:
         raise unknown_user()
+    password = _new_password(ctx, password, "change_password", "newpass")
     if password == "":
         raise CommandFailed("Empty password")
     creds, digests = await ctx.store.compute(_secrets, password, ctx.password_digests)
@@ -237,13 +284,14 @@ async def remove_account(ctx: Context, user: str, host: str, password: str | Non
     """
     prepared_host = ctx.host(host)
     prepared_user = prep_user(user)
+    given = None if password is None else _given_password(ctx, password)
     if prepared_user is None:
         return False
 
     def delete(tx: Tx) -> bool:
         if password is not None:
             row = tx.one(_CREDENTIALS, (prepared_host, prepared_user))
-            if row is None or not verify_password(password, _credentials(row[:5])):
+            if not _verified(given, row):
                 return False
         elif not lock_account(tx, prepared_user, prepared_host):
             return False
@@ -318,9 +366,10 @@ async def _check_password_hash(ctx: Context, args: Mapping[str, Any]) -> bool:
     method = args["hashmethod"].lower()
     if not _known_hash_method(method):
         raise CommandFailed(f"Unknown hash method '{args['hashmethod']}'")
+    # the error depends on the method only, never on the account
+    if method not in ctx.password_digests:
+        raise CommandFailed(_not_kept(method))
     user, host = prep_user(args["user"]), prep_host(args["host"])
-    if user is None or host not in ctx.hosts:
-        return False
 
     def lookup(tx: Tx) -> tuple[bool, str | None] | None:
         row = tx.one(
@@ -333,30 +382,34 @@ async def _check_password_hash(ctx: Context, args: Mapping[str, Any]) -> bool:
         )
         return None if row is None else (row[0] is not None, row[1])
 
-    found = await ctx.store.read(lookup)
-    if found is None:
-        return False
-    banned, digest = found
-    if banned:
-        return False
-    if digest is None:
-        raise CommandFailed(_no_digest(method, ctx.password_digests))
-    return digest_matches(digest, args["passwordhash"])
+    known = user is not None and host in ctx.hosts
+    found = await ctx.store.read(lookup) if known else None
+    banned, digest = found if found is not None else (False, None)
+    if found is not None and digest is None:
+        log.info(
+            "check_password_hash: no {method} digest is stored for {user}@{host} yet (it is"
+            " written when its password is next set); answered false",
+            method=method,
+            user=user,
+            host=host,
+        )
+    # a missing account, or one without a digest, is compared with a dummy: the same work
+    supplied = args["passwordhash"]
+    matches = digest_matches(digest or _dummy_digest(method), supplied)
+    return matches and digest is not None and not banned
 
 
-def _no_digest(method: str, configured: frozenset[str]) -> str:
-    if method in configured:
-        why = (
-            f"no {method} digest of this account's password is stored yet; "
-            "it is written the next time the password is set"
-        )
-    else:
-        why = (
-            "the embedded store keeps only salted SCRAM-SHA-256 keys, which no digest "
-            f"of the plaintext can be compared with, and {method} is not listed in "
-            "gateway.password_digests"
-        )
-    return f"Cannot check a {method} password hash: {why}; use check_password instead"
+def _dummy_digest(method: str) -> str:
+    """A digest of ``method``'s length that no client text is compared true with above."""
+    return "00" * hashlib.new(STORABLE_DIGESTS[method]).digest_size
+
+
+def _not_kept(method: str) -> str:
+    return (
+        f"Cannot check a {method} password hash: the embedded store keeps only salted"
+        " SCRAM-SHA-256 keys, which no digest of the plaintext can be compared with, and"
+        f" {method} is not listed in gateway.password_digests; use check_password instead"
+    )
 
 
 async def _change_password(ctx: Context, args: Mapping[str, Any]) -> bool:

@@ -26,9 +26,11 @@ from gateway.backends.embedded.store import Store
 from gateway.backends.interfaces import TokenGrant
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.errors import CommandError, NotSupported, Unavailable
+from gateway.engine.files import FilesDir
+from gateway.engine.identifiers import DEFAULT_MAX_PASSWORD_BYTES
 from gateway.engine.model import Caller, ResTuple
 
-__all__ = ["HANDLERS", "EmbeddedBackend"]
+__all__ = ["FILE_COMMANDS", "HANDLERS", "EmbeddedBackend"]
 
 log = Logger()
 
@@ -43,6 +45,12 @@ HANDLERS: dict[str, Handler] = {
     **muc.HANDLERS,
     **stats.HANDLERS,
 }
+
+
+#: commands that read a file named by their ``file`` argument; claimed only with a files directory
+FILE_COMMANDS = frozenset(
+    {"create_rooms_file", "destroy_rooms_file", "push_roster", "push_roster_all"}
+)
 
 
 def _default_scopes() -> frozenset[str]:
@@ -79,6 +87,10 @@ class EmbeddedBackend:
         password_digests: ejabberd hash method names (``md5``, ``sha``, ``sha256`` …)
             whose unsalted digest of each password is stored for
             ``check_password_hash``; empty (the default) stores none.
+        files: the only directory file arguments may name; without it the
+            commands that read files are not claimed.
+        max_password_bytes: longer passwords are refused before SASLprep
+            (``gateway.limits.max_password_bytes``).
 
     Raises:
         ValueError: for a ``muc_service`` or a digest method that cannot be used.
@@ -96,6 +108,8 @@ class EmbeddedBackend:
         scopes: Collection[str] | None = None,
         muc_service: str = "conference.@HOST@",
         password_digests: Collection[str] = (),
+        files: FilesDir | None = None,
+        max_password_bytes: int = DEFAULT_MAX_PASSWORD_BYTES,
     ) -> None:
         unknown = sorted(set(password_digests) - set(STORABLE_DIGESTS))
         if unknown:
@@ -118,8 +132,14 @@ class EmbeddedBackend:
             scopes=frozenset(scopes) if scopes is not None else _default_scopes(),
             muc_services=services,
             password_digests=frozenset(password_digests),
+            files=files,
+            max_password_bytes=max_password_bytes,
         )
-        self._handlers = dict(HANDLERS)
+        self._handlers = {
+            name: handler
+            for name, handler in HANDLERS.items()
+            if files is not None or name not in FILE_COMMANDS
+        }
 
     def supports(self, command: str) -> bool:
         return command in self._handlers

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
-import time
+import math
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 
 from twisted.internet.interfaces import IReactorTime
-from twisted.words.protocols.jabber.xmpp_stringprep import nameprep, nodeprep
 
 from gateway.backends.embedded.store import Store, Tx
 from gateway.engine.errors import CommandFailed
+from gateway.engine.files import FilesDir
+from gateway.engine.identifiers import (
+    DEFAULT_MAX_PASSWORD_BYTES,
+    InvalidIdentifier,
+    nameprep,
+    nodeprep,
+)
 
 __all__ = [
     "UNKNOWN_HOST",
@@ -26,6 +33,8 @@ __all__ = [
     "unknown_user",
 ]
 
+T = TypeVar("T")
+
 #: ejabberd's text for a host it does not serve
 UNKNOWN_HOST = "Unknown virtual host"
 
@@ -36,29 +45,23 @@ def unknown_user() -> CommandFailed:
 
 
 def prep_user(user: str) -> str | None:
-    """``user`` after nodeprep (lower case, …), or ``None`` when it cannot be a JID's user part."""
+    """``user`` after nodeprep (lower case, …), or ``None`` when it cannot be a JID's user part.
+
+    Too long (over 1023 bytes) is refused before any preparation; see
+    :mod:`gateway.engine.identifiers`.
+    """
     try:
-        prepared: str = nodeprep.prepare(user)
-    except UnicodeError:
+        return nodeprep(user)
+    except InvalidIdentifier:
         return None
-    if not prepared or len(prepared.encode("utf-8")) > 1023:
-        return None
-    return prepared
 
 
 def prep_host(host: str) -> str | None:
-    """``host`` after nameprep, or ``None`` when it cannot be a domain."""
-    # empty labels ("", "a..b", ".a") are refused first: Twisted's nameprep
-    # turns "" into "." and fails on "a..b" with an IndexError
-    if not host or any(not label for label in host.split(".")):
-        return None
+    """``host`` after nameprep, or ``None`` when it cannot be a domain (empty labels included)."""
     try:
-        prepared: str = nameprep.prepare(host)
-    except UnicodeError:
+        return nameprep(host)
+    except InvalidIdentifier:
         return None
-    if len(prepared.encode("utf-8")) > 1023:
-        return None
-    return prepared
 
 
 def split_jid(jid: str) -> tuple[str, str] | None:
@@ -79,13 +82,33 @@ def split_jid(jid: str) -> tuple[str, str] | None:
     return (prepared_user, prepared_host) if prepared_user else None
 
 
+#: the first and last POSIX seconds that have a four-digit year (0001-01-01, 9999-12-31T23:59:59)
+_FIRST_DATE, _LAST_DATE = -62135596800, 253402300799
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def iso_timestamp(seconds: float) -> str:
-    """UTC ISO 8601 with ``Z``, with microseconds only when there are any (like ejabberd)."""
+    """UTC ISO 8601 with ``Z``, with microseconds only when there are any (like ejabberd).
+
+    Never fails: a stored time no date can show (written before arguments
+    were range-checked, or by hand) is shown as the nearest date that exists,
+    so reading a record can never break on what it holds.
+    """
+    if math.isnan(seconds):
+        seconds = 0.0
+    seconds = min(max(seconds, _FIRST_DATE), _LAST_DATE)
     whole = int(seconds // 1)
     micro = int(round((seconds - whole) * 1_000_000))
     if micro == 1_000_000:
         whole, micro = whole + 1, 0
-    text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
+    if whole > _LAST_DATE:
+        whole, micro = _LAST_DATE, 0
+    when = _EPOCH + timedelta(seconds=whole)
+    # the fields by hand: strftime does not pad years before 1000 on every platform
+    text = (
+        f"{when.year:04d}-{when.month:02d}-{when.day:02d}"
+        f"T{when.hour:02d}:{when.minute:02d}:{when.second:02d}"
+    )
     return f"{text}.{micro:06d}Z" if micro else f"{text}Z"
 
 
@@ -124,6 +147,10 @@ class Context:
     muc_services: Mapping[str, str] = field(default_factory=dict)
     #: unsalted digests kept beside the SCRAM keys (``gateway.password_digests``)
     password_digests: frozenset[str] = frozenset()
+    #: the only directory file arguments may name; without it no file command is claimed
+    files: FilesDir | None = None
+    #: longest password accepted, in UTF-8 bytes (``gateway.limits.max_password_bytes``)
+    max_password_bytes: int = DEFAULT_MAX_PASSWORD_BYTES
 
     def now(self) -> float:
         """The injected clock's POSIX time."""
@@ -135,6 +162,25 @@ class Context:
         if prepared is None or prepared not in self.hosts:
             raise CommandFailed(UNKNOWN_HOST)
         return prepared
+
+    async def read_file(
+        self, given: str, what: str, max_bytes: int, parse: Callable[[bytes], T]
+    ) -> T:
+        """``parse`` of the file argument ``file`` (inside the files directory), off the reactor.
+
+        Raises:
+            PathRefused: ``given`` is not a regular file inside the files directory.
+            CommandFailed: it cannot be read, is larger than ``max_bytes``, or
+                ``parse`` refuses it.
+        """
+        files = self.files
+        if files is None:  # the backend claims no file command without a directory
+            raise CommandFailed(f"No files directory is configured to read the {what} from")
+
+        def read() -> T:
+            return parse(files.read(given, "file", what, max_bytes))
+
+        return await self.store.compute(read)
 
     def is_local(self, host: str) -> bool:
         return host in self.hosts

@@ -15,7 +15,9 @@ import sqlite3
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["Dialect", "StoreAddress", "parse_dsn"]
+from gateway.owner_only import create_private_file, ensure_private_dir, tighten
+
+__all__ = ["Dialect", "StoreAddress", "parse_dsn", "prepare_sqlite_file"]
 
 Engine = Literal["sqlite", "postgresql"]
 
@@ -159,7 +161,21 @@ def _to_pyformat(query: str) -> str:
     return "".join(out)
 
 
-def ensure_parent(path: str) -> None:
-    """Create the directory an SQLite file lives in."""
-    parent = os.path.dirname(os.path.abspath(path))
-    os.makedirs(parent, exist_ok=True)
+#: what SQLite keeps beside a database file; it creates them with the database file's mode
+SQLITE_COMPANIONS = ("-wal", "-shm", "-journal")
+
+
+def prepare_sqlite_file(path: str) -> None:
+    """Make the SQLite file at ``path`` owner-only before anything opens it.
+
+    Missing directories are created 0700; a missing database file is created
+    empty and 0600 (SQLite gives the WAL and SHM files it creates later the
+    database file's mode, so they follow); an existing database file or
+    companion this process owns that others could read is tightened, with a
+    warning.  An existing directory is only reported: it may hold other things.
+    """
+    target = os.path.abspath(path)
+    ensure_private_dir(os.path.dirname(target), tighten_existing=False)
+    create_private_file(target)
+    for suffix in ("", *SQLITE_COMPANIONS):
+        tighten(target + suffix)

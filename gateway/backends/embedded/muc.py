@@ -1,10 +1,12 @@
 """MUC administration records: rooms, options, affiliations, subscriptions and nicknames.
 
 No XMPP service runs these rooms: they are records the API manages (the
-README says so).  Consequently every stored room counts as "online", rooms
-never have occupants, and a room's last activity is its last change through
-the API.  ``rooms_empty_*`` pick the rooms with ``mam`` on, whose archive is
-empty since the store archives nothing.
+README says so).  The store therefore cannot tell which rooms are online,
+who occupies them, whether their archive is empty or when anyone last spoke
+in them, so ``muc_online_rooms``, ``muc_online_rooms_by_regex``,
+``rooms_empty_list``/``_destroy`` and ``rooms_unused_list``/``_destroy`` are
+not claimed: the engine answers them "not supported" rather than listing
+records as live rooms or destroying rooms on a guess.
 
 Texts follow ejabberd's where it has them (``The room does not exist``,
 ``Room already exists``, ``Invalid 'service'``, ``Nickname must be set``).
@@ -20,11 +22,9 @@ from gateway.backends.embedded.context import Context, Handler, prep_host, prep_
 from gateway.backends.embedded.muc_options import OPTIONS, normalise
 from gateway.backends.embedded.store import Tx
 from gateway.engine.errors import CommandFailed
-from gateway.engine.model import ResTuple
 
 __all__ = ["HANDLERS", "NODES", "read_room_list"]
 
-DAY = 24 * 60 * 60
 AFFILIATIONS = ("owner", "admin", "member", "outcast", "none")
 #: MUC/Sub event nodes (XEP-0405 as ejabberd implements it)
 NODES = tuple(
@@ -48,11 +48,6 @@ def _service(ctx: Context, raw: str) -> str:
     if service is None or service not in ctx.muc_services:
         raise CommandFailed("Invalid 'service'")
     return service
-
-
-def _services(ctx: Context, raw: str) -> list[str]:
-    """``global`` means every MUC service, as in ejabberd."""
-    return sorted(ctx.muc_services) if raw == "global" else [_service(ctx, raw)]
 
 
 def _room(raw: str) -> str:
@@ -233,39 +228,6 @@ async def _get_room_options(ctx: Context, args: Mapping[str, Any]) -> list[tuple
     def read(tx: Tx) -> list[tuple[str, str]]:
         _require(tx, service, room)
         return list(_options(tx, service, room).items())
-
-    return await ctx.store.read(read)
-
-
-def _room_rows(tx: Tx, services: Sequence[str]) -> list[tuple[str, str, float]]:
-    marks = ", ".join("?" for _ in services)
-    rows = tx.all(
-        f"SELECT service, room, updated_at FROM muc_rooms WHERE service IN ({marks})",
-        tuple(services),
-    )
-    return sorted((r[0], r[1], float(r[2])) for r in rows)
-
-
-async def _muc_online_rooms(ctx: Context, args: Mapping[str, Any]) -> list[str]:
-    services = _services(ctx, args["service"])
-    rows = await ctx.store.read(lambda tx: _room_rows(tx, services))
-    return [f"{room}@{service}" for service, room, _ in rows]
-
-
-async def _muc_online_rooms_by_regex(ctx: Context, args: Mapping[str, Any]) -> list[Any]:
-    services = _services(ctx, args["service"])
-    try:
-        pattern = re.compile(args["regex"])
-    except re.error as e:
-        raise CommandFailed(f"Invalid regular expression: {e}") from None
-
-    def read(tx: Tx) -> list[tuple[str, str, int]]:
-        found = []
-        for service, room, _ in _room_rows(tx, services):
-            if pattern.search(room):
-                public = _options(tx, service, room)["public"]
-                found.append((f"{room}@{service}", public, 0))
-        return found
 
     return await ctx.store.read(read)
 
@@ -452,76 +414,23 @@ async def _get_user_subscriptions(ctx: Context, args: Mapping[str, Any]) -> list
     return sorted((f"{room}@{service}", nick, nodes.split()) for room, service, nick, nodes in rows)
 
 
-# -- bulk: unused, empty, files -----------------------------------------------------------------
+# -- rooms files -----------------------------------------------------------------------------------
 
 
-async def _unused(ctx: Context, raw_service: str, days: int, destroy: bool) -> list[str]:
-    services = _services(ctx, raw_service)
-    if days < 0:
-        raise CommandFailed("days must not be negative")
-    cutoff = ctx.now() - days * DAY
-
-    def pick(tx: Tx) -> list[str]:
-        chosen = [(s, r) for s, r, updated in _room_rows(tx, services) if updated <= cutoff]
-        if destroy:
-            tx.executemany("DELETE FROM muc_rooms WHERE service = ? AND room = ?", chosen)
-        return [f"{room}@{service}" for service, room in chosen]
-
-    return await (ctx.store.write(pick) if destroy else ctx.store.read(pick))
-
-
-async def _empty(ctx: Context, raw_service: str, destroy: bool) -> list[str]:
-    services = _services(ctx, raw_service)
-
-    def pick(tx: Tx) -> list[str]:
-        chosen = [
-            (s, r) for s, r, _ in _room_rows(tx, services) if _options(tx, s, r)["mam"] == "true"
-        ]
-        if destroy:
-            tx.executemany("DELETE FROM muc_rooms WHERE service = ? AND room = ?", chosen)
-        return [f"{room}@{service}" for service, room in chosen]
-
-    return await (ctx.store.write(pick) if destroy else ctx.store.read(pick))
-
-
-async def _rooms_unused_list(ctx: Context, args: Mapping[str, Any]) -> list[str]:
-    return await _unused(ctx, args["service"], args["days"], destroy=False)
-
-
-async def _rooms_unused_destroy(ctx: Context, args: Mapping[str, Any]) -> list[str]:
-    return await _unused(ctx, args["service"], args["days"], destroy=True)
-
-
-async def _rooms_empty_list(ctx: Context, args: Mapping[str, Any]) -> list[str]:
-    return await _empty(ctx, args["service"], destroy=False)
-
-
-async def _rooms_empty_destroy(ctx: Context, args: Mapping[str, Any]) -> ResTuple:
-    destroyed = await _empty(ctx, args["service"], destroy=True)
-    return ResTuple(f"Destroyed empty rooms: {len(destroyed)}")
-
-
-def read_room_list(path: str) -> list[tuple[int, str]]:
-    """``(line number, room JID)`` for each non-blank line of a rooms file (blocking).
+def read_room_list(raw: bytes) -> list[tuple[int, str]]:
+    """``(line number, room JID)`` for each non-blank line of a rooms file's bytes.
 
     Raises:
-        CommandFailed: when the file cannot be read.
+        CommandFailed: when the bytes are not UTF-8 text (the error quotes none of them).
     """
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
-    except OSError as e:
-        raise CommandFailed(f"Cannot read rooms file {path}: {e.strerror}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise CommandFailed(f"Rooms file {path} is larger than {MAX_FILE_BYTES} bytes")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise CommandFailed(f"Rooms file {path} is not UTF-8 text") from None
+        raise CommandFailed("The rooms file is not UTF-8 text") from None
     return [(n, line.strip()) for n, line in enumerate(text.splitlines(), 1) if line.strip()]
 
 
-def _file_rooms(ctx: Context, path: str, lines: list[tuple[int, str]]) -> list[tuple[str, str]]:
+def _file_rooms(ctx: Context, lines: list[tuple[int, str]]) -> list[tuple[str, str]]:
     rooms = []
     for number, jid in lines:
         room, sep, service = jid.partition("@")
@@ -532,16 +441,21 @@ def _file_rooms(ctx: Context, path: str, lines: list[tuple[int, str]]) -> list[t
             or prepared_service is None
             or (prepared_service not in ctx.muc_services)
         ):
+            # the line is not quoted: an error must never show what a file holds
             raise CommandFailed(
-                f"Rooms file {path}, line {number}: '{jid}' is not a room of a served MUC service"
+                f"Rooms file, line {number}: not the JID of a room of a served MUC service"
             )
         rooms.append((prepared_service, prepared_room))
     return rooms
 
 
+async def _rooms_of_file(ctx: Context, given: str) -> list[tuple[str, str]]:
+    lines = await ctx.read_file(given, "rooms file", MAX_FILE_BYTES, read_room_list)
+    return _file_rooms(ctx, lines)
+
+
 async def _create_rooms_file(ctx: Context, args: Mapping[str, Any]) -> bool:
-    path = args["file"]
-    rooms = _file_rooms(ctx, path, await ctx.store.compute(read_room_list, path))
+    rooms = await _rooms_of_file(ctx, args["file"])
     now = ctx.now()
 
     def create(tx: Tx) -> bool:
@@ -553,8 +467,7 @@ async def _create_rooms_file(ctx: Context, args: Mapping[str, Any]) -> bool:
 
 
 async def _destroy_rooms_file(ctx: Context, args: Mapping[str, Any]) -> bool:
-    path = args["file"]
-    rooms = _file_rooms(ctx, path, await ctx.store.compute(read_room_list, path))
+    rooms = await _rooms_of_file(ctx, args["file"])
     await ctx.store.write(
         lambda tx: tx.executemany("DELETE FROM muc_rooms WHERE service = ? AND room = ?", rooms)
     )
@@ -570,8 +483,6 @@ HANDLERS: dict[str, Handler] = {
     "get_room_affiliation": _get_room_affiliation,
     "get_room_affiliations": _get_room_affiliations,
     "set_room_affiliation": _set_room_affiliation,
-    "muc_online_rooms": _muc_online_rooms,
-    "muc_online_rooms_by_regex": _muc_online_rooms_by_regex,
     "muc_register_nick": _muc_register_nick,
     "muc_unregister_nick": _muc_unregister_nick,
     "get_subscribers": _get_subscribers,
@@ -579,10 +490,6 @@ HANDLERS: dict[str, Handler] = {
     "subscribe_room_many": _subscribe_room_many,
     "unsubscribe_room": _unsubscribe_room,
     "get_user_subscriptions": _get_user_subscriptions,
-    "rooms_empty_list": _rooms_empty_list,
-    "rooms_empty_destroy": _rooms_empty_destroy,
-    "rooms_unused_list": _rooms_unused_list,
-    "rooms_unused_destroy": _rooms_unused_destroy,
     "create_rooms_file": _create_rooms_file,
     "destroy_rooms_file": _destroy_rooms_file,
 }

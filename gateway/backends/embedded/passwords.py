@@ -3,8 +3,14 @@
 The store always keeps the salt, the iteration count, ``StoredKey`` and
 ``ServerKey`` (RFC 5802 / RFC 7677): enough to check a plaintext password
 (and, later, to run a SCRAM exchange), never enough to recover it.  The
-password is hashed as its UTF-8 bytes, with no further normalisation, so
-every entry point (API, extauth) agrees on what a password is.
+functions here hash the UTF-8 bytes of the text they are given; callers hand
+them the password after SASLprep
+(:func:`gateway.engine.identifiers.prepare_password`), so every entry point
+(API, extauth, the XMPP server's SASL) agrees on what a password is.
+
+Checking a password always costs one PBKDF2: an account that does not exist
+is checked against :data:`DUMMY_CREDENTIALS`, so timing a check does not tell
+whether the account exists.
 
 ``check_password_hash`` (what old clients such as pyejabberd use instead of
 ``check_password``) hands over an *unsalted* digest of the plaintext, which
@@ -27,6 +33,7 @@ from dataclasses import dataclass
 
 __all__ = [
     "DIGEST_METHODS",
+    "DUMMY_CREDENTIALS",
     "STORABLE_DIGESTS",
     "ITERATIONS",
     "SCHEME",
@@ -65,6 +72,13 @@ def _keys(password: str, salt: bytes, iterations: int) -> tuple[bytes, bytes]:
     return stored_key, server_key
 
 
+#: what a missing account is checked against: the cost of a real one, and no
+#: password can produce an all-zero StoredKey
+DUMMY_CREDENTIALS = ScramCredentials(
+    _b64(bytes(SALT_BYTES)), ITERATIONS, _b64(bytes(32)), _b64(bytes(32))
+)
+
+
 def hash_password(
     password: str, iterations: int = ITERATIONS, salt: bytes | None = None
 ) -> ScramCredentials:
@@ -75,12 +89,14 @@ def hash_password(
 
 
 def verify_password(password: str, credentials: ScramCredentials) -> bool:
-    """Whether ``password`` produces the stored keys (constant-time comparison)."""
-    if credentials.scheme != SCHEME:
-        return False
-    salt = base64.b64decode(credentials.salt)
-    stored_key, _ = _keys(password, salt, credentials.iterations)
-    return hmac.compare_digest(stored_key, base64.b64decode(credentials.stored_key))
+    """Whether ``password`` produces the stored keys (constant-time comparison).
+
+    Credentials of an unknown scheme never match, after the same work as any other.
+    """
+    usable = credentials.scheme == SCHEME
+    used = credentials if usable else DUMMY_CREDENTIALS
+    stored_key, _ = _keys(password, base64.b64decode(used.salt), used.iterations)
+    return hmac.compare_digest(stored_key, base64.b64decode(used.stored_key)) and usable
 
 
 #: the hash methods ``check_password_hash`` accepts, as ejabberd documents them

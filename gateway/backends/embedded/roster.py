@@ -95,41 +95,38 @@ def write_items(tx: Tx, items: Sequence[RosterItem]) -> None:
 # -- roster files -------------------------------------------------------------------------------
 
 
-def read_roster_file(path: str) -> list[tuple[str, str, str, str]]:
-    """The ``{User, Server, Group, Nick}`` entries of a roster file (blocking; run off-reactor).
+def read_roster_file(raw: bytes) -> list[tuple[str, str, str, str]]:
+    """The ``{User, Server, Group, Nick}`` entries of a roster file's bytes.
+
+    Errors say where the file is wrong, never what it holds.
 
     Raises:
-        CommandFailed: when the file cannot be read or is not such a list.
+        CommandFailed: when the bytes are not such a list.
     """
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_FILE_BYTES + 1)
-    except OSError as e:
-        raise CommandFailed(f"Cannot read roster file {path}: {e.strerror}") from None
-    if len(raw) > MAX_FILE_BYTES:
-        raise CommandFailed(f"Roster file {path} is larger than {MAX_FILE_BYTES} bytes")
-    try:
         terms = parse_terms(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ErlTermError) as e:
-        raise CommandFailed(f"Roster file {path} is not valid: {e}") from None
-    if len(terms) != 1 or not isinstance(terms[0], list):
+    except UnicodeDecodeError:
+        raise CommandFailed("The roster file is not UTF-8 text") from None
+    except ErlTermError as e:
         raise CommandFailed(
-            f"Roster file {path} must hold one list of {{User, Server, Group, Nick}} tuples"
-        )
+            f"The roster file is not valid Erlang terms (line {e.line}, column {e.column})"
+        ) from None
+    if len(terms) != 1 or not isinstance(terms[0], list):
+        raise CommandFailed("The roster file must hold one list of {User, Server, Group, Nick}")
     entries = []
     for number, term in enumerate(terms[0], 1):
         fields = [text_of(t) for t in term] if isinstance(term, tuple) else []
         if len(fields) != 4 or any(f is None for f in fields):
             raise CommandFailed(
-                f"Roster file {path}: entry {number} is not a {{User, Server, Group, Nick}} tuple"
+                f"Roster file, entry {number}: not a {{User, Server, Group, Nick}} tuple"
             )
         user, server, group, nick = (f or "" for f in fields)
         entries.append((user, server, group, nick))
     return entries
 
 
-async def _roster_file(ctx: Context, path: str) -> list[tuple[str, str, str, str]]:
-    return await ctx.store.compute(read_roster_file, path)
+async def _roster_file(ctx: Context, given: str) -> list[tuple[str, str, str, str]]:
+    return await ctx.read_file(given, "roster file", MAX_FILE_BYTES, read_roster_file)
 
 
 def _cross_items(
@@ -239,17 +236,18 @@ async def _push_roster(ctx: Context, args: Mapping[str, Any]) -> bool:
 async def _push_roster_all(ctx: Context, args: Mapping[str, Any]) -> bool:
     entries = await _roster_file(ctx, args["file"])
     owners = []
-    for user, server, _, _ in entries:
+    # entries are named by number: an error never quotes what a file holds
+    for number, (user, server, _, _) in enumerate(entries, 1):
         prepared_user, prepared_host = prep_user(user), prep_host(server)
         if prepared_user is None or prepared_host is None or not ctx.is_local(prepared_host):
-            raise CommandFailed(f"{user}@{server} in the roster file is not a local account")
+            raise CommandFailed(f"Roster file, entry {number}: not a local account")
         owners.append((prepared_user, prepared_host))
     items = _cross_items(owners, entries)
 
     def push(tx: Tx) -> bool:
-        for (user, host), (raw_user, raw_server, _, _) in zip(owners, entries, strict=True):
+        for number, (user, host) in enumerate(owners, 1):
             if not account_exists(tx, user, host):
-                raise CommandFailed(f"{raw_user}@{raw_server} in the roster file is not registered")
+                raise CommandFailed(f"Roster file, entry {number}: the account is not registered")
         write_items(tx, items)
         return True
 

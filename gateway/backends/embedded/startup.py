@@ -11,12 +11,13 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from gateway.backends.embedded.backend import EmbeddedBackend
-from gateway.backends.embedded.dialect import Dialect, StoreAddress, ensure_parent, parse_dsn
+from gateway.backends.embedded.dialect import Dialect, StoreAddress, parse_dsn, prepare_sqlite_file
 from gateway.backends.embedded.migrations import migrate
 from gateway.backends.embedded.store import Store, Tx, connection_pool
 
 if TYPE_CHECKING:
     from gateway.config.model import Config
+    from gateway.engine.files import FilesDir
 
 __all__ = ["open_embedded", "open_store_sync", "prepare_schema"]
 
@@ -53,15 +54,20 @@ def open_store_sync(dsn: str, reactor: Any) -> Store:
             "an in-memory store only lives inside one process; use a file or PostgreSQL"
         )
     if address.engine == "sqlite":
-        ensure_parent(address.target)
+        prepare_sqlite_file(address.target)
     prepare_schema(address, reactor.seconds())
     writer = connection_pool(address, reactor, writer=True)
     reader = connection_pool(address, reactor, writer=False)
     return Store(address, reactor, writer, reader)
 
 
-def open_embedded(config: Config, reactor: Any, program: str) -> tuple[EmbeddedBackend, Store]:
+def open_embedded(
+    config: Config, reactor: Any, program: str, files: FilesDir | None = None
+) -> tuple[EmbeddedBackend, Store]:
     """The embedded backend over ``config``'s store, for the daemon and gateway-extauth alike.
+
+    ``files`` is the directory file arguments are confined to (the daemon's;
+    gateway-extauth runs no file command and passes none).
 
     Raises:
         SystemExit: with ``"<program>: cannot open the store …"`` when the
@@ -78,5 +84,7 @@ def open_embedded(config: Config, reactor: Any, program: str) -> tuple[EmbeddedB
         reactor,
         oauth_expire=config.oauth_expire,
         password_digests=config.gateway.password_digests,
+        files=files,
+        max_password_bytes=config.gateway.limits.max_password_bytes,
     )
     return backend, store

@@ -31,10 +31,10 @@ class SessionsElsewhere(NotSupported):
     """A statistic about sessions, which the embedded store does not know."""
 
     def __init__(self, command: str, name: str) -> None:
-        super().__init__(f"{command} {name}", "embedded", "ejabberd")
+        super().__init__(f"{command} {name}", "embedded")
         self.message = (
             f"Statistic '{name}' is not available from the embedded backend: sessions live "
-            "in the XMPP server, not in the gateway's store; the ejabberd backend can report it"
+            "in the XMPP server, not in the gateway's store; ask the XMPP server for it"
         )
         self.args = (self.message,)
 

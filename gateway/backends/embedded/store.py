@@ -29,8 +29,8 @@ from twisted.logger import Logger
 from gateway.backends.embedded.dialect import (
     Dialect,
     StoreAddress,
-    ensure_parent,
     parse_dsn,
+    prepare_sqlite_file,
 )
 
 __all__ = ["Row", "Store", "Tx", "connection_pool", "open_store"]
@@ -184,7 +184,7 @@ async def _open(dsn: str, reactor: Any) -> Store:
 
     address = parse_dsn(dsn)
     if address.engine == "sqlite" and not address.in_memory:
-        ensure_parent(address.target)
+        prepare_sqlite_file(address.target)
     writer = connection_pool(address, reactor, writer=True)
     reader = writer if address.in_memory else connection_pool(address, reactor, writer=False)
     store = Store(address, reactor, writer, reader)

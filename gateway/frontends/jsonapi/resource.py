@@ -5,7 +5,8 @@ arguments.  A request is handled in ejabberd's order: the command name (an
 unknown name is always 404 ``Endpoint not found.``), then the credentials,
 then the arguments, then ``api_permissions``, then the command itself.  The
 body is decoded once the command is known, so an unknown command is reported
-as such whatever the body holds.
+as such whatever the body holds.  Before all of it, an address banned for
+failing to authenticate too often gets 429 with ``Retry-After``.
 
 ``X-Api-Version`` names the version of the command definition that answered.
 Answers given before a definition was chosen (no or unknown command, a method
@@ -32,6 +33,7 @@ from gateway.frontends.base import (
     IPNetwork,
     RequestTooLarge,
     client_ip,
+    retry_after,
     write_answer,
     xhtml_page,
 )
@@ -52,6 +54,7 @@ from gateway.frontends.jsonapi.response import (
     encode_result,
     error_object,
 )
+from gateway.offload import Offload, run_inline
 
 __all__ = ["FRONTEND", "JsonApiResource"]
 
@@ -94,6 +97,7 @@ class JsonApiResource(AsyncResource[JsonAnswer | HttpAnswer]):
         custom_headers: extra headers sent with every answer.
         max_body_bytes: larger bodies are refused with 413.
         trusted_proxies: proxies whose ``X-Forwarded-For`` is believed.
+        offload: decodes large JSON bodies off the event loop.
     """
 
     def __init__(
@@ -106,8 +110,9 @@ class JsonApiResource(AsyncResource[JsonAnswer | HttpAnswer]):
         custom_headers: Sequence[tuple[str, str]] = (),
         max_body_bytes: int = 1 << 20,
         trusted_proxies: Sequence[IPNetwork] = (),
+        offload: Offload = run_inline,
     ) -> None:
-        super().__init__(max_body_bytes=max_body_bytes)
+        super().__init__(max_body_bytes=max_body_bytes, offload=offload)
         self._engine = engine
         self._authenticator = authenticator
         self._legacy = engine.catalogue.profile == LEGACY_PROFILE
@@ -119,6 +124,8 @@ class JsonApiResource(AsyncResource[JsonAnswer | HttpAnswer]):
     # -- handling ---------------------------------------------------------------
 
     async def _async_render(self, request: IRequest) -> JsonAnswer | HttpAnswer:
+        # a banned address gets nothing else, not even an anonymous answer
+        self._authenticator.admit(client_ip(request, self._trusted_proxies))
         method = request.method
         segments = command_segments(request.postpath)
         if method == b"OPTIONS":
@@ -143,7 +150,9 @@ class JsonApiResource(AsyncResource[JsonAnswer | HttpAnswer]):
         request.setHeader(b"X-Api-Version", str(definition.version).encode("ascii"))
 
         if method == b"POST":
-            given: list[tuple[str, Any]] = decode_json_body(body, self._engine.catalogue.profile)
+            given: list[tuple[str, Any]] = await self.offload(
+                len(body), decode_json_body, body, self._engine.catalogue.profile
+            )
         else:
             given = list(decode_query(request.uri))
         ip = client_ip(request, self._trusted_proxies)
@@ -202,7 +211,8 @@ class JsonApiResource(AsyncResource[JsonAnswer | HttpAnswer]):
             )
         elif isinstance(error, CommandError):
             status, value = encode_error(error, legacy=self._legacy)
-            self._write_json(request, status, value)
+            headers = (*_JSON_HEADERS, *retry_after(error))
+            self._write(request, status, headers, dump_json(value))
         else:
             self._write_json(request, 500, "internal_error")
 

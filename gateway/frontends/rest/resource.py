@@ -9,6 +9,8 @@ status  when
 200     ``Try POSTing a stanza.``: any method but POST (or a sub-path)
 406     ``Error: REST request is rejected by service.`` + reason: the caller
         is outside ``allowed_ips``
+429     ``Error: Too many failed authentications …`` with ``Retry-After``:
+        the caller's address is banned (see :mod:`gateway.engine.bruteforce`)
 413     the same first line + reason: the body is over ``max_body_bytes``
 400     the XHTML ``400 Bad Request`` page: an empty POST (ejabberd_http)
 406     the same first line + reason: malformed XML, a DOCTYPE, nesting
@@ -23,7 +25,9 @@ status  when
         without its three values
 401     ``Error: …``: wrong ``--auth`` credentials, or none while
         ``access_commands`` is configured
-403     ``Error: …``: ``access_commands`` do not allow the command
+403     ``Error: …``: ``access_commands`` do not allow the command, or
+        ``api_permissions`` do not let the caller (the ``--auth`` account,
+        else an anonymous caller from its address) run it
 200     anything else: the command's ejabberdctl text (errors included)
 ======  ==================================================================
 
@@ -36,8 +40,12 @@ Where we differ from ejabberd-contrib's mod_rest, on purpose:
 - A stanza without ``from`` is accepted (mod_rest: 500 ``Error: badrecord``);
   ``allowed_stanza_types`` is enforced (mod_rest had the check commented out).
 - Refusals carry a second line saying why; an oversized body is 413.
-- ``--auth`` credentials are checked whenever they are given, and
-  ``access_commands`` is applied (mod_rest checked neither).
+- Command lines are decided by ``api_permissions`` (``from: mod_rest``) as
+  the ``--auth`` account or as an anonymous caller from its address;
+  mod_rest ran them as console commands, so anyone ``allowed_ips`` admitted
+  could run every command.  ``--auth`` credentials are checked whenever they
+  are given, and ``access_commands`` narrows what each account may run on
+  top of that (mod_rest checked neither).
 - One trailing line ending is dropped from a command line and ``""`` is an
   empty argument (see :mod:`gateway.frontends.rest.cmdline`); clearly
   url-encoded form bodies are decoded (see :mod:`gateway.frontends.rest.form`).
@@ -57,13 +65,15 @@ from gateway.config.model import RestOptions
 from gateway.engine.auth import Authenticator
 from gateway.engine.errors import (
     CommandError,
+    Forbidden,
     InternalError,
+    TooManyFailures,
     Unauthorized,
     Unavailable,
     UnknownCommand,
     mapping_for,
 )
-from gateway.engine.model import Caller, IPAddress
+from gateway.engine.model import Caller, CommandDefinition, IPAddress
 from gateway.engine.permissions import Permissions
 from gateway.frontends.base import (
     AsyncResource,
@@ -71,6 +81,7 @@ from gateway.frontends.base import (
     IPNetwork,
     RequestTooLarge,
     client_ip,
+    retry_after,
     write_answer,
     xhtml_page,
 )
@@ -78,6 +89,7 @@ from gateway.frontends.ctl.process import CtlProcessor
 from gateway.frontends.ctl.text import format_error
 from gateway.frontends.rest.access import access_commands_allow
 from gateway.frontends.rest.cmdline import (
+    AuthPrefix,
     BadAuthPrefix,
     split_auth,
     split_command_line,
@@ -87,6 +99,7 @@ from gateway.frontends.rest.form import form_payload
 from gateway.frontends.rest.output import rest_text
 from gateway.frontends.rest.sink import StanzaSink
 from gateway.frontends.rest.stanza import REJECTED, Refused, Stanza, check_policy, parse_stanza
+from gateway.offload import Offload, run_inline
 
 __all__ = ["TRY_POSTING", "RestResource"]
 
@@ -120,13 +133,15 @@ class RestResource(AsyncResource[HttpAnswer]):
             configured (stanzas then get 503).
         options: ``modules.mod_rest``.
         hosts: the served vhosts (a ``Host`` outside them is only logged).
-        permissions: evaluates the access rules ``access_commands`` name.
+        permissions: ``api_permissions``, and the access rules
+            ``access_commands`` name.
         authenticator: checks ``--auth`` credentials.
         max_body_bytes: larger bodies get 413.
         max_depth: stanzas nested deeper get 406.
         iq_timeout: seconds ``?wait=iq`` waits for the answer.
         clock: times ``?wait=iq``.
         trusted_proxies: proxies whose ``X-Forwarded-For`` is believed.
+        offload: decodes large bodies (forms, stanzas, command lines) off the event loop.
     """
 
     def __init__(
@@ -143,8 +158,9 @@ class RestResource(AsyncResource[HttpAnswer]):
         iq_timeout: float,
         clock: IReactorTime,
         trusted_proxies: Sequence[IPNetwork] = (),
+        offload: Offload = run_inline,
     ) -> None:
-        super().__init__(max_body_bytes=max_body_bytes)
+        super().__init__(max_body_bytes=max_body_bytes, offload=offload)
         if max_depth < 1:
             raise ValueError("max_depth must be at least 1")
         if iq_timeout <= 0:
@@ -172,6 +188,10 @@ class RestResource(AsyncResource[HttpAnswer]):
                 return _refused(406, "the caller's IP address is unknown, and allowed_ips is set")
             if not self._options.ip_allowed(ip):
                 return _refused(406, f"{ip} is not in allowed_ips")
+        try:
+            self._authenticator.admit(ip)  # a banned address gets nothing else
+        except TooManyFailures as e:
+            return _too_many(e)
         body = self.read_body(request)
         if not body:
             # ejabberd_http answers an empty POST before any handler runs
@@ -182,7 +202,9 @@ class RestResource(AsyncResource[HttpAnswer]):
         wait = _wait_mode(request.uri)
         if wait is not None and wait != "iq":
             return _refused(406, f"wait={wait} is not supported; the only value is wait=iq")
-        payload = form_payload(body, request.getHeader(b"content-type"))
+        payload = await self.offload(
+            len(body), form_payload, body, request.getHeader(b"content-type")
+        )
         if payload[:1] == b"<":
             return await self._stanza(payload, ip, wait_iq=wait == "iq")
         if wait is not None:
@@ -193,7 +215,9 @@ class RestResource(AsyncResource[HttpAnswer]):
 
     async def _stanza(self, payload: bytes, ip: IPAddress | None, *, wait_iq: bool) -> HttpAnswer:
         try:
-            stanza = parse_stanza(payload, max_depth=self._max_depth)
+            stanza = await self.offload(
+                len(payload), parse_stanza, payload, max_depth=self._max_depth
+            )
             check_policy(
                 stanza, self._options.allowed_destinations, self._options.allowed_stanza_types
             )
@@ -209,9 +233,9 @@ class RestResource(AsyncResource[HttpAnswer]):
                 503, "Error: no XMPP component link is configured, so stanzas cannot be sent"
             )
         if wait_iq:
-            return await self._wait_for_answer(self._sink, stanza)
+            return await self._wait_for_answer(self._sink, stanza, len(payload))
         try:
-            await self._sink.submit(stanza.element)
+            await self._sink.submit(stanza.element, size=len(payload))
         except CommandError as e:
             return _sink_refusal(e)
         self.log.info(
@@ -219,8 +243,8 @@ class RestResource(AsyncResource[HttpAnswer]):
         )
         return _text(200, OK)
 
-    async def _wait_for_answer(self, sink: StanzaSink, stanza: Stanza) -> HttpAnswer:
-        pending = sink.iq(stanza.element, self._iq_timeout)
+    async def _wait_for_answer(self, sink: StanzaSink, stanza: Stanza, size: int) -> HttpAnswer:
+        pending = sink.iq(stanza.element, self._iq_timeout, size=size)
         # our own bound, so a link that never gives up cannot hold the request
         pending.addTimeout(self._iq_timeout, self._clock)
         try:
@@ -235,11 +259,9 @@ class RestResource(AsyncResource[HttpAnswer]):
 
     async def _command(self, payload: bytes, ip: IPAddress | None) -> HttpAnswer:
         try:
-            line = payload.decode("utf-8")
+            auth, words = await self.offload(len(payload), _split_line, payload)
         except UnicodeDecodeError:
             return _text(400, "Error: the command line is not valid UTF-8")
-        try:
-            auth, words = split_auth(split_command_line(strip_line_ending(line)))
         except BadAuthPrefix as e:
             return _text(400, f"Error: {e}")
         if not words:
@@ -252,10 +274,17 @@ class RestResource(AsyncResource[HttpAnswer]):
                 caller = await self._authenticator.password(
                     auth.user, auth.host, auth.password, self._processor.caller_frontend, ip
                 )
+            except TooManyFailures as e:
+                return _too_many(e)
             except CommandError as e:
                 status = 401 if isinstance(e, Unauthorized) else mapping_for(e).http_status
                 return _text(status, f"Error: {e.message}")
         refusal = self._check_access_commands(caller, words)
+        if refusal is not None:
+            return refusal
+        if caller is None:
+            caller = Caller(frontend=self._processor.caller_frontend, ip=ip)
+        refusal = self._check_api_permissions(caller, words)
         if refusal is not None:
             return refusal
         # the credentials were checked above: the processor gets the caller, not them again
@@ -272,18 +301,47 @@ class RestResource(AsyncResource[HttpAnswer]):
                 "Error: access_commands is configured: start the command line with "
                 "--auth USER HOST PASSWORD",
             )
-        name = words[0].replace("-", "_")
-        if name == "help":
+        definition = self._definition(words[0])
+        if definition is None:
             return None
-        try:
-            definition = self._processor.engine.resolve(name)
-        except UnknownCommand:
-            return None  # the ctl layer reports it, with a suggestion
         if access_commands_allow(
             entries, self._permissions.access_allows, caller, definition, words[1:]
         ):
             return None
-        return _text(403, f"Error: access_commands do not let {caller.jid} run '{name}'")
+        return _text(403, f"Error: access_commands do not let {caller.jid} run '{definition.name}'")
+
+    def _check_api_permissions(self, caller: Caller, words: list[str]) -> HttpAnswer | None:
+        """403 with the reason when ``api_permissions`` refuse the command.
+
+        The engine checks again when it runs the command; refusing here gives
+        the HTTP status and says who was refused (ejabberdctl's text is a bare
+        ``{error,access_rules_unauthorized}``).
+        """
+        definition = self._definition(words[0])
+        if definition is None or definition.internal:
+            return None  # the ctl layer reports these
+        if self._permissions.allows(caller, definition):
+            return None
+        name = definition.name
+        status = mapping_for(Forbidden(name)).http_status
+        if caller.jid is not None:
+            return _text(status, f"Error: api_permissions do not let {caller.jid} run '{name}'")
+        origin = f" from {caller.ip}" if caller.ip is not None else ""
+        return _text(
+            status,
+            f"Error: api_permissions do not let anonymous callers{origin} run '{name}'; "
+            "start the command line with --auth USER HOST PASSWORD",
+        )
+
+    def _definition(self, word: str) -> CommandDefinition | None:
+        """The command ``word`` names; ``None`` for ``help`` and unknown names."""
+        name = word.replace("-", "_")
+        if name == "help":
+            return None
+        try:
+            return self._processor.engine.resolve(name)
+        except UnknownCommand:
+            return None  # the ctl layer reports it, with a suggestion
 
     def _unknown_command(self, word: str) -> str:
         suggestion = self._processor.engine.catalogue.suggest(word.replace("-", "_"))
@@ -310,6 +368,22 @@ class RestResource(AsyncResource[HttpAnswer]):
         else:
             answer = _text(500, "Error: internal error")
         write_answer(request, answer)
+
+
+def _too_many(error: TooManyFailures) -> HttpAnswer:
+    """429 for an address banned for failing to authenticate too often."""
+    answer = _text(mapping_for(error).http_status, f"Error: {error.message}")
+    return HttpAnswer(answer.status, answer.body, (*answer.headers, *retry_after(error)))
+
+
+def _split_line(payload: bytes) -> tuple[AuthPrefix | None, list[str]]:
+    """The ``--auth`` prefix and the words of a command line (thread-safe, for offloading).
+
+    Raises:
+        UnicodeDecodeError: the line is not UTF-8.
+        BadAuthPrefix: ``--auth`` without its three values.
+    """
+    return split_auth(split_command_line(strip_line_ending(payload.decode("utf-8"))))
 
 
 def _sink_refusal(error: CommandError) -> HttpAnswer:

@@ -19,9 +19,12 @@ class StanzaSink(Protocol):
     no comments, processing instructions or DTD.  The link writes it in its
     own stream's namespace and applies its ``from`` policy (a stanza without
     ``from`` gets the component's JID).
+
+    ``size`` is the posted body's length in bytes: the link prepares a large
+    stanza off the event loop.
     """
 
-    def submit(self, element: etree._Element | str) -> Deferred[None]:
+    def submit(self, element: etree._Element | str, *, size: int | None = None) -> Deferred[None]:
         """Queue ``element`` for sending.
 
         Fires once the stanza is durably queued.  Fails with
@@ -32,7 +35,9 @@ class StanzaSink(Protocol):
         """
         ...
 
-    def iq(self, element: etree._Element, timeout: float) -> Deferred[str]:
+    def iq(
+        self, element: etree._Element, timeout: float, *, size: int | None = None
+    ) -> Deferred[str]:
         """Send an ``<iq type='get'|'set'>`` and wait for the server's answer.
 
         Fires with the ``result`` or ``error`` IQ that answers it, as XML

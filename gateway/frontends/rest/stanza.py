@@ -27,9 +27,9 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from lxml import etree
-from twisted.words.protocols.jabber.jid import JID
 
 from gateway import safexml
+from gateway.engine.identifiers import InvalidIdentifier, prepare_jid
 
 __all__ = [
     "CODEC_ERROR",
@@ -57,8 +57,6 @@ _TYPES: dict[str, frozenset[str]] = {
     ),
     "iq": frozenset({"get", "set", "result", "error"}),
 }
-#: RFC 7622: each part of a JID is at most 1023 bytes
-_JID_PART_BYTES = 1023
 
 
 class Refused(Exception):
@@ -174,21 +172,16 @@ def _jid_attribute(root: etree._Element, attribute: str) -> str | None:
 
 
 def normalise_jid(text: str) -> str:
-    """``text`` as a normalised JID string.
+    """``text`` as a normalised JID string (:func:`gateway.engine.identifiers.prepare_jid`).
 
     Raises:
-        ValueError: ``text`` is not a valid JID.
+        ValueError: ``text`` is not a valid JID, too long included.
     """
     if not text:
         raise ValueError("empty")
-    local, at, _ = text.partition("/")[0].partition("@")
-    if at and not local:
-        raise ValueError("empty local part before '@'")
     try:
-        jid = JID(text)
-    except Exception as e:  # InvalidFormat, UnicodeError from stringprep
-        raise ValueError(str(e) or type(e).__name__) from None
-    for part in (jid.user, jid.host, jid.resource):
-        if part is not None and len(part.encode("utf-8")) > _JID_PART_BYTES:
-            raise ValueError(f"a part is longer than {_JID_PART_BYTES} bytes")
-    return jid.full()
+        user, host, resource = prepare_jid(text)
+    except InvalidIdentifier as e:
+        raise ValueError(str(e)) from None
+    bare = f"{user}@{host}" if user else host
+    return f"{bare}/{resource}" if resource else bare

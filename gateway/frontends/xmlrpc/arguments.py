@@ -36,6 +36,7 @@ from typing import Any
 
 from gateway.engine.coercion import CoercionOptions, coerce_args
 from gateway.engine.errors import (
+    ArgumentOutOfRange,
     BadArgumentType,
     DuplicateArgument,
     MissingArgument,
@@ -104,6 +105,8 @@ def typed_arguments(
         if isinstance(e.value, Rejected):
             raise e.value.fault from None
         raise faults.bad_type(_sent(given, [(e.argument, e.value)])[0][1], e.expected) from None
+    except ArgumentOutOfRange as e:
+        raise faults.out_of_range(e.message) from None
     except DuplicateArgument as e:
         raise faults.duplicated(e.argument, _sent(given, e.remaining)) from None
     except MissingArgument as e:

@@ -35,6 +35,7 @@ __all__ = [
     "invalid_auth",
     "invalid_token",
     "missing",
+    "out_of_range",
     "problem",
     "unknown_call",
     "unused",
@@ -99,6 +100,11 @@ def bad_type(value: Value, type_: Type) -> Fault:
         f"Parameter '{format_p(to_term(value))}' can't be coerced to type "
         f"'{format_p(type_as_term(type_))}'",
     )
+
+
+def out_of_range(message: str) -> Fault:
+    """-122: an integer of the right type but outside what the command can use."""
+    return Fault(_code("bad_argument_type"), message)
 
 
 def problem(reason: Any, command: str, args: Iterable[tuple[str, Value]]) -> Fault:

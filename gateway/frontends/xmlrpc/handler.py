@@ -4,8 +4,10 @@ The order is ejabberd_xmlrpc's:
 
 1. A first param that is a struct with ``user``, ``server`` and ``token`` (or
    else ``password``) authenticates the call and is removed; a wrong token or
-   password is a -118 fault.  A struct without those members is not
-   authentication: every param stays and the call is anonymous.
+   password is a -118 fault and counts against the caller's address (past
+   the brute-force limit the fault says the address is banned).  A struct
+   without those members is not authentication: every param stays and the
+   call is anonymous.
 2. The debug methods ``echothis``, ``echothisnew``, ``multhis`` and
    ``multhisnew`` answer when their params have exactly the expected shape.
 3. No params means no arguments; one struct is the argument struct; anything
@@ -98,6 +100,8 @@ class XmlRpcHandler:
                 if not (
                     isinstance(user, str) and isinstance(server, str) and isinstance(token, str)
                 ):
+                    self.authenticator.admit(ip)
+                    self.authenticator.failed(ip)
                     raise InvalidToken()  # a non-text member cannot name an account
                 return await self.authenticator.token(
                     token, FRONTEND, ip, self.tag, user=user, host=server
@@ -106,6 +110,8 @@ class XmlRpcHandler:
                 if not (
                     isinstance(user, str) and isinstance(server, str) and isinstance(password, str)
                 ):
+                    self.authenticator.admit(ip)
+                    self.authenticator.failed(ip)  # malformed credentials count as a failure
                     raise Unauthorized()
                 return await self.authenticator.password(
                     user, server, password, FRONTEND, ip, self.tag

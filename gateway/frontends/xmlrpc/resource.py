@@ -15,6 +15,8 @@ sub-path) and as the root of a standalone listener (every path).
 - Every call that decodes is answered 200 ``text/xml`` with a result or a
   fault, never a dropped connection: unexpected errors are logged and become
   fault -118.
+- A POST from an address banned for failing to authenticate too often gets
+  fault -118 ``Too many failed authentications …`` before its body is read.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from twisted.web.iweb import IRequest
 
 from gateway.engine.auth import Authenticator
 from gateway.engine.dispatch import Engine
+from gateway.engine.errors import TooManyFailures, mapping_for
 from gateway.frontends.base import (
     AsyncResource,
     HttpAnswer,
@@ -47,6 +50,7 @@ from gateway.frontends.xmlrpc.codec import (
 )
 from gateway.frontends.xmlrpc.faults import Fault
 from gateway.frontends.xmlrpc.handler import XmlRpcHandler
+from gateway.offload import Offload, run_inline
 
 __all__ = ["XmlRpcResource", "error_page"]
 
@@ -84,6 +88,7 @@ class XmlRpcResource(AsyncResource[HttpAnswer]):
         max_body_bytes: longest body read.
         max_depth: deepest element nesting accepted.
         trusted_proxies: proxies whose ``X-Forwarded-For`` names the caller.
+        offload: decodes large calls (and encodes their answers) off the event loop.
     """
 
     def __init__(
@@ -95,8 +100,9 @@ class XmlRpcResource(AsyncResource[HttpAnswer]):
         max_body_bytes: int = 1 << 20,
         max_depth: int = 64,
         trusted_proxies: Sequence[IPNetwork] = (),
+        offload: Offload = run_inline,
     ) -> None:
-        super().__init__(max_body_bytes=max_body_bytes)
+        super().__init__(max_body_bytes=max_body_bytes, offload=offload)
         self.handler = XmlRpcHandler(engine, authenticator, tag=tag)
         self.max_depth = max_depth
         self.trusted_proxies = tuple(trusted_proxies)
@@ -104,19 +110,26 @@ class XmlRpcResource(AsyncResource[HttpAnswer]):
     async def _async_render(self, request: IRequest) -> HttpAnswer:
         if request.method != b"POST":
             return _page("400 Bad Request")
+        ip = client_ip(request, self.trusted_proxies)
+        try:
+            self.handler.authenticator.admit(ip)  # a banned address gets nothing else
+        except TooManyFailures as e:
+            fault = Fault(mapping_for(e).xmlrpc_fault, e.message)
+            return _xml(encode_fault(fault.code, fault.fault_string))
         body = self.read_body(request)
         if not body:
             # ejabberd_http refuses a body-less POST before any handler sees it
             return HttpAnswer(400, xhtml_page("400 Bad Request"), [("Content-Type", _HTML)])
         try:
-            call = decode_call(body, max_depth=self.max_depth)
+            call = await self.offload(len(body), decode_call, body, max_depth=self.max_depth)
         except MalformedXml:
             return _page("Malformed XML")
         except DecodeError:
             return _page("Malformed Request")
         try:
-            value = await self.handler.handle(call, client_ip(request, self.trusted_proxies))
-            return _xml(encode_response(value))
+            value = await self.handler.handle(call, ip)
+            # a large call may well get a large answer (echothis echoes it)
+            return _xml(await self.offload(len(body), encode_response, value))
         except Fault as fault:
             log.debug("XML-RPC {method}: {fault}", method=call.name, fault=fault.fault_string)
             return _xml(encode_fault(fault.code, fault.fault_string))

@@ -1,0 +1,51 @@
+"""The caches ``clear_cache`` can empty, registered by name when the daemon is assembled.
+
+Whatever part of the gateway keeps a cache registers a callable that empties
+it (``service.py`` does so for the parts it builds), so ``clear_cache`` clears
+exactly what exists and can say what that was, instead of answering ok for
+nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+__all__ = ["CacheRegistry"]
+
+
+class CacheRegistry:
+    """Named callables, each of which empties one cache."""
+
+    def __init__(self) -> None:
+        self._clears: dict[str, Callable[[], object]] = {}
+
+    def register(self, name: str, clear: Callable[[], object]) -> None:
+        """Add the cache ``name``, emptied by calling ``clear``.
+
+        Raises:
+            ValueError: when a cache of that name is registered already.
+        """
+        if name in self._clears:
+            raise ValueError(f"a cache named {name!r} is registered already")
+        self._clears[name] = clear
+
+    def names(self) -> tuple[str, ...]:
+        """The registered caches, in registration order."""
+        return tuple(self._clears)
+
+    def clear_all(self) -> tuple[list[str], list[tuple[str, Exception]]]:
+        """Empty every registered cache, in registration order.
+
+        Returns the names of the caches cleared, and ``(name, error)`` for
+        each whose clear raised (the others are still cleared).
+        """
+        cleared: list[str] = []
+        failed: list[tuple[str, Exception]] = []
+        for name, clear in self._clears.items():
+            try:
+                clear()
+            except Exception as e:
+                failed.append((name, e))
+            else:
+                cleared.append(name)
+        return cleared, failed
