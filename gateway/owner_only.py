@@ -92,9 +92,15 @@ def create_private_file(path: str) -> None:
     os.close(fd)
 
 
+#: loose paths already reported: the store and the socket often share a directory
+_reported: set[str] = set()
+
+
 def _report(path: str, info: os.stat_result | None = None) -> None:
     info = info or os.lstat(path)
-    if info.st_mode & LOOSE_BITS:
+    path = os.path.realpath(path)
+    if info.st_mode & LOOSE_BITS and path not in _reported:
+        _reported.add(path)
         log.warn(
             "{path} is accessible to others (mode {mode:04o}); make it owner-only (chmod go-rwx)",
             path=path,

@@ -12,7 +12,8 @@ fi
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
 .venv/bin/pip install -q -e . --config-settings editable_mode=compat
-mkdir -p var
+# state (store, control socket, logs) is private to the daemon's user
+mkdir -p -m 700 var
 .venv/bin/twistd --pidfile var/twistd.pid --logfile var/twistd.log \
     xmpp-gateway --config conf/gateway.yml
 
