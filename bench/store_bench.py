@@ -103,7 +103,7 @@ async def measure(calls: int, in_flight: int, make: Callable[[int], Awaitable[An
 async def bench_size(
     reactor: Any, dsn: str, users: int, args: argparse.Namespace
 ) -> dict[str, float]:
-    store = await open_store(dsn, reactor)
+    store = open_store(dsn, reactor)
     try:
         started = time.perf_counter()
         await fill(store, users, args.contacts)

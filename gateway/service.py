@@ -29,11 +29,13 @@ from twisted.python.failure import Failure
 from twisted.web.resource import IResource
 
 from gateway.backends.chain import ExecutorChain
+from gateway.backends.embedded.outbox import StoreOutbox
 from gateway.backends.embedded.startup import open_embedded
 from gateway.backends.embedded.store import Store
 from gateway.backends.interfaces import Backend
 from gateway.config.model import Config, ListenerConfig, RestOptions
-from gateway.config.reload import ConfigReloader
+from gateway.config.permissions_parse import permissions_from_config
+from gateway.engine.adapters import standard_adapters
 from gateway.engine.auth import Authenticator
 from gateway.engine.bans import BanCommands
 from gateway.engine.bruteforce import FailureLimiter
@@ -42,7 +44,7 @@ from gateway.engine.caches import CacheRegistry
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import Engine
 from gateway.engine.files import FilesDir, prepare_files_dir
-from gateway.engine.permissions import Permissions
+from gateway.engine.names import CURRENT_PROFILE, EJABBERD_XMLRPC, MOD_HTTP_API, MOD_REST
 from gateway.engine.server import ServerCommands
 from gateway.frontends.connections import Admission, Drainable, GuardedFactory, drain_all
 from gateway.frontends.ctl.process import CtlProcessor
@@ -51,15 +53,16 @@ from gateway.frontends.health import HealthResource
 from gateway.frontends.http_guard import GuardedSite
 from gateway.frontends.jsonapi import JsonApiResource
 from gateway.frontends.rest import RestResource
+from gateway.frontends.rest.access import access_commands_checks
 from gateway.frontends.router import PrefixRouter
 from gateway.frontends.xmlrpc import XmlRpcResource
 from gateway.hangup import HangupReload
 from gateway.logs import LogLevelControl
 from gateway.offload import Offload, ThreadOffload, run_inline
 from gateway.owner_only import ensure_private_dir
+from gateway.reload import ConfigReloader
 from gateway.xmpp.commands import StanzaCommands
 from gateway.xmpp.link import ComponentLink, health_check
-from gateway.xmpp.queue import SqlQueue, StoreInteractions
 
 __all__ = ["GatewayService", "build_service"]
 
@@ -181,8 +184,6 @@ class Frontends:
 
     config: Config
     engine: Engine
-    authenticator: Authenticator
-    permissions: Permissions
     reactor: Any
     sink: ComponentLink | None = None
     #: decodes large bodies off the event loop
@@ -191,38 +192,37 @@ class Frontends:
     def handler(self, name: str, engine: Engine, listener: ListenerConfig) -> IResource:
         """The resource for request handler ``name`` on ``listener``."""
         limits = self.config.gateway.limits
-        if name == "mod_http_api":
+        if name == MOD_HTTP_API:
             options = self.config.modules.mod_http_api
             return JsonApiResource(
                 engine,
-                self.authenticator,
                 default_version=options.default_version if options else None,
                 tag=listener.tag,
                 custom_headers=listener.custom_headers,
                 max_body_bytes=limits.max_body_bytes,
+                trusted_proxies=self.config.trusted_proxies,
                 offload=self.offload,
             )
-        if name == "ejabberd_xmlrpc":
+        if name == EJABBERD_XMLRPC:
             return XmlRpcResource(
                 engine,
-                self.authenticator,
                 tag=listener.tag,
                 max_body_bytes=limits.max_body_bytes,
                 max_depth=limits.max_xml_depth,
+                trusted_proxies=self.config.trusted_proxies,
                 offload=self.offload,
             )
-        if name == "mod_rest":
+        if name == MOD_REST:
             return RestResource(
-                CtlProcessor(engine, self.authenticator, caller_frontend="mod_rest"),
+                CtlProcessor(engine, frontend=MOD_REST),
                 self.sink,
                 self.config.modules.mod_rest or RestOptions(),
                 hosts=self.config.hosts,
-                permissions=self.permissions,
-                authenticator=self.authenticator,
                 max_body_bytes=limits.max_body_bytes,
                 max_depth=limits.max_xml_depth,
                 iq_timeout=limits.request_timeout,
                 clock=self.reactor,
+                trusted_proxies=self.config.trusted_proxies,
                 offload=self.offload,
             )
         raise ValueError(f"unknown request handler {name!r}")
@@ -231,8 +231,8 @@ class Frontends:
         """One ``Site`` for one ``listen`` entry, speaking its API profile, with its limits."""
         profile = listener.api_profile or self.config.gateway.api_profile
         engine = self.engine.for_profile(Catalogue.load(profile))
-        if listener.module == "ejabberd_xmlrpc":
-            root: IResource = self.handler("ejabberd_xmlrpc", engine, listener)
+        if listener.module == EJABBERD_XMLRPC:
+            root: IResource = self.handler(EJABBERD_XMLRPC, engine, listener)
         else:
             handlers = [
                 (path, self.handler(name, engine, listener))
@@ -302,7 +302,7 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
     if component is not None:
         link = ComponentLink(
             component,
-            SqlQueue(StoreInteractions(store)),
+            StoreOutbox(store),
             reactor,
             max_bytes=limits.max_body_bytes,
             max_depth=limits.max_xml_depth,
@@ -311,7 +311,7 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
         # added after the store, so it stops before the store closes
         service.addService(link)
     # one permissions object for every engine and frontend: reload_config replaces its rules
-    permissions = Permissions.from_config(config)
+    permissions = permissions_from_config(config)
     reloader = ConfigReloader(config, levels=levels, permissions=permissions)
     service.addService(HangupReload(reloader.reload, reactor))
 
@@ -338,7 +338,7 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
             ServerCommands(
                 backend,
                 reactor,
-                reload=reloader.reload,
+                reload=reloader.reload_command,
                 dump=reloader.dump,
                 files=files,
                 caches=caches,
@@ -347,23 +347,27 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
             BanCommands(limiter),
         ],
     )
-    engine = Engine(
-        Catalogue.load(config.gateway.api_profile),
-        Catalogue.load("24.12"),
-        backend,
-        gateway_commands,
-        permissions,
-        # no alternative backend is suggested: the only other one cannot start yet
-    )
     authenticator = Authenticator(
         backend,
         clock=reactor.seconds,
         limiter=limiter,
         max_password_bytes=config.gateway.limits.max_password_bytes,
     )
-    frontends = Frontends(
-        config, engine, authenticator, permissions, reactor, sink=link, offload=offload
+    engine = Engine(
+        Catalogue.load(config.gateway.api_profile),
+        Catalogue.load(CURRENT_PROFILE),
+        backend,
+        gateway_commands,
+        permissions,
+        standard_adapters(),
+        authenticator=authenticator,
+        # mod_rest's access_commands, asked before api_permissions
+        checks=access_commands_checks(
+            config.modules.mod_rest or RestOptions(), permissions.access_allows
+        ),
+        # no alternative backend is suggested: the only other one cannot start yet
     )
+    frontends = Frontends(config, engine, reactor, sink=link, offload=offload)
 
     for listener in config.listen:
         service.add_listener(
@@ -374,7 +378,7 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
 
     socket_path = config.gateway.ctl_socket
     service.before_listen.append(lambda: _prepare_socket_dir(socket_path))
-    processor = CtlProcessor(engine, authenticator)
+    processor = CtlProcessor(engine)
     service.add_listener(
         "gatewayctl socket",
         f"unix:{socket_path.replace(':', chr(92) + ':')}:mode=600:lockfile=1",

@@ -1,9 +1,18 @@
-"""What the engine needs from a backend, and nothing more.
+"""What the engine and the component link need from a backend, and nothing more.
 
 A backend executes commands by their canonical (newest 24.12) name with
 arguments keyed by the canonical definition's argument names, and answers
-whether credentials are good.  Both the embedded SQL store and the upstream
-ejabberd forwarder implement :class:`Backend`.
+whether credentials are good (:class:`Backend`, which the engine's
+authenticator asks).  The embedded SQL store (:mod:`gateway.backends.embedded`)
+is the one backend there is: a forwarder to a real ejabberd's ``/api`` is
+accepted in the configuration (``gateway.backend: ejabberd``) but not built,
+so the daemon refuses to start with it.  The commands the gateway runs
+itself (``status``, ``reload_config``, ``unban_ip``, ``send_message`` ...)
+are :class:`Executor` s too, chained in front of the backend.
+
+A store may also keep the component link's :class:`OutboundQueue`; the
+contract lives here, beside the others, so the link and the store meet at
+this seam without either importing the other.
 """
 
 from __future__ import annotations
@@ -16,7 +25,7 @@ from twisted.internet.defer import Deferred
 
 from gateway.engine.model import Caller
 
-__all__ = ["Backend", "Executor", "TokenGrant"]
+__all__ = ["Backend", "Executor", "OutboundQueue", "QueueFull", "TokenGrant"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,3 +71,48 @@ class Backend(Executor, Protocol):
 
     def check_token(self, token: str) -> Deferred[TokenGrant | None]:
         """The grant behind ``token``, or ``None`` when it is unknown."""
+
+
+class QueueFull(Exception):
+    """The outbound queue holds ``limit`` stanzas already."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"the outbound queue is full ({limit} stanzas)")
+        self.limit = limit
+
+
+class OutboundQueue(Protocol):
+    """Where accepted stanzas wait until the XMPP server has taken them.
+
+    Stanzas are appended with increasing ids and leave the queue only when the
+    link knows the server has processed them (:meth:`confirm`), or when the
+    server has shown it will never take one (:meth:`discard`).  Ids are never
+    handed out twice, even after the queue runs empty, because the link reads
+    "everything after the last id I sent".
+    """
+
+    def append(self, stanza_xml: str, limit: int | None = None) -> Deferred[int]:
+        """Store ``stanza_xml``; fires with its id once it is durable.
+
+        Fails with :class:`QueueFull` when ``limit`` stanzas are queued already.
+        """
+        ...
+
+    def peek(self, after_id: int, limit: int) -> Deferred[list[tuple[int, str]]]:
+        """Up to ``limit`` queued ``(id, stanza)`` pairs with ids above ``after_id``, in order."""
+        ...
+
+    def confirm(self, upto_id: int) -> Deferred[int]:
+        """Drop every stanza with an id up to ``upto_id``; fires with how many went."""
+        ...
+
+    def discard(self, item_id: int) -> Deferred[bool]:
+        """Drop the one stanza ``item_id``; fires with whether it was queued.
+
+        Ids around it are untouched, and ids are still never handed out again.
+        """
+        ...
+
+    def count(self) -> Deferred[int]:
+        """How many stanzas are queued."""
+        ...

@@ -131,10 +131,16 @@ def _gateway(section: GatewaySection) -> dict[str, Any]:
         entry["component"] = _component(section.component)
     entry["ctl_socket"] = section.ctl_socket
     entry["limits"] = {
-        "max_body_bytes": section.limits.max_body_bytes,
-        "max_xml_depth": section.limits.max_xml_depth,
-        "request_timeout": section.limits.request_timeout,
+        name: getattr(section.limits, name) for name in section.limits.__dataclass_fields__
     }
+    brute_force = section.brute_force
+    entry["brute_force"] = {
+        "max_failures": brute_force.max_failures,
+        "window": brute_force.window,
+        "ban_time": brute_force.ban_time,
+        "exempt": [str(network) for network in brute_force.exempt],
+    }
+    entry["files_dir"] = section.files_dir
     entry["password_digests"] = list(section.password_digests)
     return entry
 
@@ -147,6 +153,7 @@ def config_document(config: Config) -> dict[str, Any]:
             document[key] = _plain(config.document[key])
     document["oauth_expire"] = config.oauth_expire
     document["listen"] = [_listener(listener) for listener in config.listen]
+    document["trusted_proxies"] = [str(network) for network in config.trusted_proxies]
     document["modules"] = _modules(config.modules)
     document["gateway"] = _gateway(config.gateway)
     return document

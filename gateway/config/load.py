@@ -1,8 +1,8 @@
 """Read the YAML configuration into :class:`~gateway.config.model.Config`.
 
 Operators paste parts of their ``ejabberd.yml``: ``hosts``, ``loglevel``,
-``acl``, ``access_rules``, ``api_permissions``, ``oauth_expire``, ``listen``
-and ``modules`` keep ejabberd's meaning, and the ``gateway`` section holds
+``acl``, ``access_rules``, ``api_permissions``, ``oauth_expire``, ``listen``,
+``trusted_proxies`` and ``modules`` keep ejabberd's meaning, and the ``gateway`` section holds
 the rest.  Every problem raises :class:`ConfigError` naming the key path;
 nothing unknown is silently ignored, except ejabberd modules the gateway has
 no use for, which are recorded in ``Config.ignored_modules``.
@@ -21,6 +21,7 @@ import yaml
 from twisted.words.protocols.jabber.jid import JID, InvalidFormat
 from twisted.words.protocols.jabber.xmpp_stringprep import nameprep
 
+from gateway.config.acl_parse import parse_access_rules, parse_acls, parse_network
 from gateway.config.errors import ConfigError
 from gateway.config.errors import describe_value as _show
 from gateway.config.model import (
@@ -38,22 +39,20 @@ from gateway.config.model import (
     RestOptions,
     UpstreamConfig,
 )
-from gateway.engine.acl import (
-    AccessRule,
-    acl_names,
-    key_path,
-    parse_access_rules,
-    parse_acls,
-    parse_network,
+from gateway.config.paths import key_path
+from gateway.config.permissions_parse import parse_api_permissions
+from gateway.engine.acl import AccessRule, Network, acl_names
+from gateway.engine.names import (
+    CURRENT_PROFILE,
+    EJABBERD_XMLRPC,
+    MOD_HTTP_API,
+    MOD_REST,
+    PROFILES,
 )
-from gateway.engine.permissions import (
-    ApiPermission,
-    admits_anyone,
-    network_frontends,
-    parse_api_permissions,
-)
+from gateway.engine.permissions import ApiPermission, admits_anyone, network_frontends
 from gateway.engine.versions import version_from_release
 from gateway.logs import parse_level
+from gateway.stanza import FROM_POLICIES, STANZA_KINDS
 
 __all__ = [
     "API_PROFILES",
@@ -67,10 +66,9 @@ __all__ = [
 
 #: where :func:`find_config` looks when no path is given, in order
 DEFAULT_PATHS: tuple[str, ...] = ("conf/gateway.yml", "/etc/xmpp-gateway/gateway.yml")
-API_PROFILES: tuple[str, ...] = ("24.12", "23.01")
-HANDLERS: tuple[str, ...] = ("mod_http_api", "mod_rest", "ejabberd_xmlrpc")
-LISTENER_MODULES: tuple[str, ...] = ("ejabberd_http", "ejabberd_xmlrpc")
-STANZA_TYPES: frozenset[str] = frozenset({"message", "iq", "presence"})
+API_PROFILES: tuple[str, ...] = PROFILES
+HANDLERS: tuple[str, ...] = (MOD_HTTP_API, MOD_REST, EJABBERD_XMLRPC)
+LISTENER_MODULES: tuple[str, ...] = ("ejabberd_http", EJABBERD_XMLRPC)
 #: ``gateway.password_digests`` values: ejabberd's names of the hash methods
 PASSWORD_DIGESTS: tuple[str, ...] = ("md5", "sha", "sha224", "sha256", "sha384", "sha512")
 
@@ -100,6 +98,7 @@ _TOP_LEVEL = (
     "api_permissions",
     "oauth_expire",
     "listen",
+    "trusted_proxies",
     "modules",
     "gateway",
 )
@@ -197,6 +196,7 @@ def parse_config(text: str, source: str | None = None) -> Config:
     )
     oauth_expire = _int(data.get("oauth_expire", DEFAULT_OAUTH_EXPIRE), "oauth_expire", low=0)
     listen = _listen(data.get("listen"))
+    trusted_proxies = _trusted_proxies(data.get("trusted_proxies"))
     modules, ignored = _modules(data.get("modules"))
     gateway = _gateway(data.get("gateway"), hosts)
 
@@ -204,6 +204,7 @@ def parse_config(text: str, source: str | None = None) -> Config:
         *_reference_warnings(acls, access_rules, api_permissions, modules),
         *_handler_warnings(listen, modules),
         *_open_permission_warnings(acls, access_rules, api_permissions),
+        *_proxy_warnings(trusted_proxies),
     ]
     return Config(
         hosts=hosts,
@@ -213,6 +214,7 @@ def parse_config(text: str, source: str | None = None) -> Config:
         api_permissions=api_permissions,
         oauth_expire=oauth_expire,
         listen=listen,
+        trusted_proxies=trusted_proxies,
         modules=modules,
         gateway=gateway,
         ignored_modules=ignored,
@@ -477,6 +479,26 @@ def _headers(value: Any, path: str) -> tuple[tuple[str, str], ...]:
     return tuple(headers)
 
 
+# --- trusted_proxies ------------------------------------------------------
+
+#: what ``trusted_proxies: all`` stands for
+_EVERY_ADDRESS = (ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"))
+
+
+def _trusted_proxies(value: Any) -> tuple[Network, ...]:
+    """ejabberd's ``trusted_proxies``: ``all``, or a list of addresses and networks."""
+    path = "trusted_proxies"
+    if value is None:
+        return ()
+    if value == "all":
+        return _EVERY_ADDRESS
+    if not isinstance(value, list):
+        raise ConfigError(
+            f"expected 'all' or a list of addresses or networks, got {_show(value)}", path
+        )
+    return tuple(parse_network(item, key_path(path, i)) for i, item in enumerate(value))
+
+
 # --- modules --------------------------------------------------------------
 
 
@@ -544,7 +566,7 @@ def _jid(value: Any, path: str) -> str:
 
 
 def _stanza_type(value: Any, path: str) -> str:
-    return _choice(value, path, sorted(STANZA_TYPES))
+    return _choice(value, path, sorted(STANZA_KINDS))
 
 
 def _rest(section: Mapping[Any, Any], path: str) -> RestOptions:
@@ -642,7 +664,7 @@ def _gateway(value: Any, hosts: tuple[str, ...]) -> GatewaySection:
         )
     defaults = GatewaySection()
     return GatewaySection(
-        api_profile=_profile(section.get("api_profile", "24.12"), f"{path}.api_profile"),
+        api_profile=_profile(section.get("api_profile", CURRENT_PROFILE), f"{path}.api_profile"),
         backend=backend,
         store=_store(section.get("store", defaults.store), f"{path}.store"),
         upstream=upstream,
@@ -732,9 +754,7 @@ def _component(value: Any, path: str) -> ComponentConfig:
         host=_str(section.get("host", "127.0.0.1"), f"{path}.host", "a host name or address"),
         port=_int(section.get("port", 5347), f"{path}.port", low=1, high=65535),
         tls=_bool(section.get("tls", False), f"{path}.tls"),
-        from_policy=_choice(
-            section.get("from", "rewrite"), f"{path}.from", ("pass", "rewrite", "reject")
-        ),
+        from_policy=_choice(section.get("from", "rewrite"), f"{path}.from", FROM_POLICIES),
         max_queued=_int(section.get("max_queued", 10000), f"{path}.max_queued", low=0),
     )
 
@@ -862,6 +882,17 @@ def _open_permission_warnings(
             "administrator's password. Limit 'who' and 'what', or use 'from: ejabberd_ctl'"
         )
     return found
+
+
+def _proxy_warnings(trusted_proxies: tuple[Network, ...]) -> list[str]:
+    """Trusting every peer lets any client pick the address it is judged by."""
+    if not any(network.prefixlen == 0 for network in trusted_proxies):
+        return []
+    return [
+        "trusted_proxies: every peer is trusted, so any client can choose the address "
+        "that api_permissions, mod_rest's allowed_ips and brute-force bans see by sending "
+        "X-Forwarded-For; list only the reverse proxies in front of the gateway"
+    ]
 
 
 def _handler_warnings(listen: tuple[ListenerConfig, ...], modules: ModulesConfig) -> list[str]:

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -13,7 +12,8 @@ from typing import Any
 
 from twisted.internet.endpoints import quoteStringArgument
 
-from gateway.engine.acl import AccessRule, Matcher, Network, ip_matches
+from gateway.engine.acl import AccessRule, Matcher, Network
+from gateway.engine.names import CURRENT_PROFILE, EJABBERD_XMLRPC
 from gateway.engine.permissions import ApiPermission
 
 __all__ = [
@@ -148,7 +148,7 @@ class ListenerConfig:
     def describe(self) -> str:
         """A one-line summary for logs."""
         scheme = "https" if self.tls else "http"
-        if self.module == "ejabberd_xmlrpc":
+        if self.module == EJABBERD_XMLRPC:
             scheme = "xmlrpcs" if self.tls else "xmlrpc"
         text = f"{scheme} {_host_port(self.ip, self.port)}"
         if self.request_handlers:
@@ -184,12 +184,6 @@ class RestOptions:
     allowed_destinations: tuple[str, ...] | None = None
     allowed_stanza_types: frozenset[str] | None = None
     access_commands: tuple[AccessCommand, ...] = ()
-
-    def ip_allowed(self, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-        """True when ``ip`` may use the text endpoint."""
-        if self.allowed_ips is None:
-            return True
-        return any(ip_matches(ip, net) for net in self.allowed_ips)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,7 +262,7 @@ class BruteForceConfig:
 class GatewaySection:
     """The ``gateway`` section: everything ejabberd's config has no word for."""
 
-    api_profile: str = "24.12"
+    api_profile: str = CURRENT_PROFILE
     backend: str = "embedded"
     store: str = "sqlite:var/gateway.sqlite3"
     upstream: UpstreamConfig | None = None
@@ -295,6 +289,8 @@ class Config:
     api_permissions: tuple[ApiPermission, ...] | None = None
     oauth_expire: int = DEFAULT_OAUTH_EXPIRE
     listen: tuple[ListenerConfig, ...] = ()
+    #: proxies whose ``X-Forwarded-For`` names the caller (``all`` is ``0.0.0.0/0`` and ``::/0``)
+    trusted_proxies: tuple[Network, ...] = ()
     modules: ModulesConfig = ModulesConfig()
     gateway: GatewaySection = GatewaySection()
     #: ejabberd modules listed in ``modules`` that the gateway does not implement

@@ -1,7 +1,7 @@
 """Every adapter from an old command definition to the newest 24.12 one.
 
-Importing this module registers them with :mod:`gateway.engine.versions`;
-the engine imports it, so they are always present.  Each adapter rewrites
+:func:`standard_adapters` gathers them in an
+:class:`~gateway.engine.versions.AdapterRegistry` for the engine.  Each adapter rewrites
 the caller's typed arguments into the newest definition's (keyed by its
 argument names) and the newest-shaped result back into the old shape, so a
 backend only ever implements the newest definition.
@@ -30,12 +30,13 @@ from typing import Any
 
 from gateway.engine.errors import BadArgumentType, CommandFailed
 from gateway.engine.model import ResTuple
-from gateway.engine.versions import Execute, register_adapter, rename_keys
+from gateway.engine.names import CURRENT_PROFILE, LEGACY_PROFILE
+from gateway.engine.versions import AdapterRegistry, Execute, rename_keys
 
-__all__ = ["ASK_FROM_PENDING", "BOTH_PROFILES", "split_jid"]
+__all__ = ["ASK_FROM_PENDING", "BOTH_PROFILES", "split_jid", "standard_adapters"]
 
 #: every profile whose version-0 definitions need the same adapter
-BOTH_PROFILES: tuple[str, ...] = ("24.12", "23.01")
+BOTH_PROFILES: tuple[str, ...] = (CURRENT_PROFILE, LEGACY_PROFILE)
 
 _JID_EXPECTED = "a JID of the form user@host"
 
@@ -69,9 +70,11 @@ def _pieces(text: str, separator: str) -> list[str]:
     return [piece for piece in re.split(separator, text) if piece]
 
 
-def _register(profiles: Iterable[str], name: str, version: int = 0, **maps: Any) -> None:
+def _register(
+    registry: AdapterRegistry, profiles: Iterable[str], name: str, version: int = 0, **maps: Any
+) -> None:
     for profile in profiles:
-        register_adapter(profile, name, version, **maps)
+        registry.register(profile, name, version, **maps)
 
 
 def _renamed(renames: Mapping[str, str]) -> ArgsFn:
@@ -132,14 +135,6 @@ def _add_rosteritem(given: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-_register(BOTH_PROFILES, "add_rosteritem", args=_add_rosteritem)
-
-# v2 only changed what the command does (it also kicks and blocks the
-# account); its arguments and result are those of v0, so the identity
-# adapter is right: an old caller gets the newer, stricter behaviour.
-_register(BOTH_PROFILES, "ban_account")
-
-
 def _kick_user_result(value: ResTuple) -> int:
     """v0 answered the number of closed sessions; v2 says it in text.
 
@@ -154,9 +149,6 @@ def _kick_user_result(value: ResTuple) -> int:
     return int(numbers[-1])
 
 
-_register(BOTH_PROFILES, "kick_user", result=_kick_user_result)
-
-
 def _set_presence(given: dict[str, Any]) -> dict[str, Any]:
     out = dict(given)
     priority = given["priority"]
@@ -165,9 +157,6 @@ def _set_presence(given: dict[str, Any]) -> dict[str, Any]:
         raise BadArgumentType("set_presence", "priority", priority, "an integer")
     out["priority"] = int(text)
     return out
-
-
-_register(BOTH_PROFILES, "set_presence", args=_set_presence)
 
 
 def _oauth_issue_token_args(given: dict[str, Any]) -> dict[str, Any]:
@@ -179,19 +168,8 @@ def _oauth_issue_token_result(value: tuple[str, list[str], str]) -> tuple[str, s
     return token, ";".join(scopes), expires_in
 
 
-_register(
-    BOTH_PROFILES,
-    "oauth_issue_token",
-    args=_oauth_issue_token_args,
-    result=_oauth_issue_token_result,
-)
-
-
 def _srg_create(given: dict[str, Any]) -> dict[str, Any]:
     return {**given, "display": _pieces(given["display"], r"\\n|\r?\n")}
-
-
-_register(BOTH_PROFILES, "srg_create", args=_srg_create)
 
 
 # -- sessions ---------------------------------------------------------------
@@ -205,43 +183,12 @@ def _status_list_result(value: list[_Status]) -> list[tuple[str, str, str, int, 
     return [(*_jid_parts(jid), priority, status) for jid, priority, status in value]
 
 
-_register(BOTH_PROFILES, "status_list", result=_status_list_result)
-_register(BOTH_PROFILES, "status_list_host", result=_status_list_result)
-
-
 # -- multi-user chat --------------------------------------------------------
 
-_register(
-    BOTH_PROFILES,
-    "muc_register_nick",
-    args=_jid_args_split("muc_register_nick", {"jid": ("user", "host")}),
-)
-_register(
-    BOTH_PROFILES,
-    "muc_unregister_nick",
-    args=_jid_args_split("muc_unregister_nick", {"jid": ("user", "host")}),
-)
-_register(
-    BOTH_PROFILES,
-    "set_room_affiliation",
-    args=_then(
-        _renamed({"name": "room"}),
-        _jid_args_split("set_room_affiliation", {"jid": ("user", "host")}),
-    ),
-)
-_register(
-    BOTH_PROFILES,
-    "unsubscribe_room",
-    args=_jid_args_split(
-        "unsubscribe_room", {"user": ("user", "host"), "room": ("room", "service")}
-    ),
-)
 
 _subscribe_room_jids = _jid_args_split(
     "subscribe_room", {"user": ("user", "host"), "room": ("room", "service")}
 )
-_register(BOTH_PROFILES, "subscribe_room", args=_then(_nodes, _subscribe_room_jids))
-_register(("24.12",), "subscribe_room", 1, args=_subscribe_room_jids)
 
 
 def _subscribe_room_many_users(given: dict[str, Any]) -> dict[str, Any]:
@@ -253,17 +200,10 @@ def _subscribe_room_many_users(given: dict[str, Any]) -> dict[str, Any]:
     return {"users": users, "room": room, "service": service, "nodes": given["nodes"]}
 
 
-_register(BOTH_PROFILES, "subscribe_room_many", args=_then(_nodes, _subscribe_room_many_users))
-_register(("24.12",), "subscribe_room_many", 1, args=_subscribe_room_many_users)
-
-
 def _send_direct_invitation(given: dict[str, Any]) -> dict[str, Any]:
     out = rename_keys(given, {"name": "room"})
     out["users"] = _pieces(out["users"], ":")
     return out
-
-
-_register(BOTH_PROFILES, "send_direct_invitation", args=_send_direct_invitation)
 
 
 def _get_room_affiliations_result(
@@ -275,14 +215,6 @@ def _get_room_affiliations_result(
         user, host, _ = _jid_parts(jid)
         out.append((user, host, affiliation, reason))
     return out
-
-
-_register(
-    BOTH_PROFILES,
-    "get_room_affiliations",
-    args=_renamed({"name": "room"}),
-    result=_get_room_affiliations_result,
-)
 
 
 async def _rooms_empty_destroy_run(args: dict[str, Any], execute: Execute) -> list[str]:
@@ -299,24 +231,8 @@ async def _rooms_empty_destroy_run(args: dict[str, Any], execute: Execute) -> li
     return rooms
 
 
-_register(BOTH_PROFILES, "rooms_empty_destroy", run=_rooms_empty_destroy_run)
-
-
 # -- 23.01 only ---------------------------------------------------------------
 
-# 24.12 renamed the room argument ``name`` to ``room`` without a new version.
-for _name in (
-    "change_room_option",
-    "create_room",
-    "create_room_with_opts",
-    "destroy_room",
-    "get_room_affiliation",
-    "get_room_occupants",
-    "get_room_occupants_number",
-    "get_room_options",
-    "get_subscribers",
-):
-    _register(("23.01",), _name, args=_renamed({"name": "room"}))
 
 #: 23.01's ``ask`` only knew two values: an outgoing request is pending or not
 ASK_FROM_PENDING: dict[str, str] = {
@@ -342,9 +258,6 @@ def _get_roster_result(
     return out
 
 
-_register(("23.01",), "get_roster", result=_get_roster_result)
-
-
 def _join_cluster_result(value: ResTuple) -> bool:
     """23.01 answered ok or an error; a failed restuple becomes that error."""
     if not value.ok:
@@ -352,4 +265,95 @@ def _join_cluster_result(value: ResTuple) -> bool:
     return True
 
 
-_register(("23.01",), "join_cluster", result=_join_cluster_result)
+# -- the registry ---------------------------------------------------------------
+
+#: 24.12 renamed the room argument ``name`` to ``room`` of these without a new version
+_ROOM_RENAMED_IN_2412 = (
+    "change_room_option",
+    "create_room",
+    "create_room_with_opts",
+    "destroy_room",
+    "get_room_affiliation",
+    "get_room_occupants",
+    "get_room_occupants_number",
+    "get_room_options",
+    "get_subscribers",
+)
+
+
+def standard_adapters() -> AdapterRegistry:
+    """A registry holding every adapter above, for both profiles."""
+    registry = AdapterRegistry()
+    both, current, legacy = BOTH_PROFILES, (CURRENT_PROFILE,), (LEGACY_PROFILE,)
+
+    # roster and accounts
+    _register(registry, both, "add_rosteritem", args=_add_rosteritem)
+    # v2 only changed what the command does (it also kicks and blocks the
+    # account); its arguments and result are those of v0, so the identity
+    # adapter is right: an old caller gets the newer, stricter behaviour.
+    _register(registry, both, "ban_account")
+    _register(registry, both, "kick_user", result=_kick_user_result)
+    _register(registry, both, "set_presence", args=_set_presence)
+    _register(
+        registry,
+        both,
+        "oauth_issue_token",
+        args=_oauth_issue_token_args,
+        result=_oauth_issue_token_result,
+    )
+    _register(registry, both, "srg_create", args=_srg_create)
+
+    # sessions
+    _register(registry, both, "status_list", result=_status_list_result)
+    _register(registry, both, "status_list_host", result=_status_list_result)
+
+    # multi-user chat
+    _register(
+        registry,
+        both,
+        "muc_register_nick",
+        args=_jid_args_split("muc_register_nick", {"jid": ("user", "host")}),
+    )
+    _register(
+        registry,
+        both,
+        "muc_unregister_nick",
+        args=_jid_args_split("muc_unregister_nick", {"jid": ("user", "host")}),
+    )
+    _register(
+        registry,
+        both,
+        "set_room_affiliation",
+        args=_then(
+            _renamed({"name": "room"}),
+            _jid_args_split("set_room_affiliation", {"jid": ("user", "host")}),
+        ),
+    )
+    _register(
+        registry,
+        both,
+        "unsubscribe_room",
+        args=_jid_args_split(
+            "unsubscribe_room", {"user": ("user", "host"), "room": ("room", "service")}
+        ),
+    )
+    _register(registry, both, "subscribe_room", args=_then(_nodes, _subscribe_room_jids))
+    _register(registry, current, "subscribe_room", 1, args=_subscribe_room_jids)
+    _register(registry, both, "subscribe_room_many", args=_then(_nodes, _subscribe_room_many_users))
+    _register(registry, current, "subscribe_room_many", 1, args=_subscribe_room_many_users)
+    _register(registry, both, "send_direct_invitation", args=_send_direct_invitation)
+    _register(
+        registry,
+        both,
+        "get_room_affiliations",
+        args=_renamed({"name": "room"}),
+        result=_get_room_affiliations_result,
+    )
+    _register(registry, both, "rooms_empty_destroy", run=_rooms_empty_destroy_run)
+
+    # 23.01 only
+    for name in _ROOM_RENAMED_IN_2412:
+        _register(registry, legacy, name, args=_renamed({"name": "room"}))
+    _register(registry, legacy, "get_roster", result=_get_roster_result)
+    _register(registry, legacy, "join_cluster", result=_join_cluster_result)
+    return registry

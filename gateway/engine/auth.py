@@ -1,4 +1,4 @@
-"""Turn credentials into a :class:`~gateway.engine.model.Caller`.
+"""Turn credentials (:mod:`gateway.engine.credentials`) into a caller.
 
 Passwords and tokens are checked by the backend: the engine never stores them.
 With a :class:`~gateway.engine.bruteforce.FailureLimiter`, a banned address is
@@ -13,6 +13,13 @@ from collections.abc import Callable
 
 from gateway.backends.interfaces import Backend
 from gateway.engine.bruteforce import FailureLimiter
+from gateway.engine.credentials import (
+    Basic,
+    Credentials,
+    NoCredentials,
+    Password,
+    Token,
+)
 from gateway.engine.errors import InvalidToken, Unauthorized
 from gateway.engine.identifiers import (
     DEFAULT_MAX_PASSWORD_BYTES,
@@ -58,8 +65,41 @@ class Authenticator:
         self._limiter = limiter
         self._max_password_bytes = max_password_bytes
 
+    async def login(
+        self,
+        credentials: Credentials,
+        frontend: str,
+        ip: IPAddress | None = None,
+        tag: str | None = None,
+    ) -> Caller:
+        """The caller ``credentials`` stand for; anonymous for :class:`NoCredentials`.
+
+        A banned address is refused first, even without credentials.
+
+        Raises:
+            Unauthorized: a wrong password, an unknown account, a bare user
+                name, or unreadable credentials.
+            InvalidToken: an unknown, expired or foreign token, or an
+                unreadable one.
+            TooManyFailures: ``ip`` is banned (nothing is checked).
+        """
+        if isinstance(credentials, Password):
+            user, host = credentials.user, credentials.host
+            return await self.password(user, host, credentials.password, frontend, ip, tag)
+        if isinstance(credentials, Basic):
+            return await self.basic(credentials.jid, credentials.password, frontend, ip, tag)
+        if isinstance(credentials, Token):
+            owner = credentials.user, credentials.host
+            return await self.token(credentials.token, frontend, ip, tag, *owner)
+        self.admit(ip)
+        if isinstance(credentials, NoCredentials):
+            return Caller(frontend=frontend, ip=ip, tag=tag)
+        # Unreadable: sent, but not even readable, which is a failed attempt too
+        self.failed(ip)
+        raise InvalidToken() if credentials.token else Unauthorized()
+
     def admit(self, ip: IPAddress | None) -> None:
-        """Refuse a banned address; HTTP frontends call it before anything else.
+        """Refuse a banned address; HTTP frontends ask first (through ``Engine.admit``).
 
         Raises:
             TooManyFailures: ``ip`` failed to authenticate too often lately.

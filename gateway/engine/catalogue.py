@@ -16,10 +16,10 @@ from typing import Any
 
 from gateway.engine.errors import UnknownCommand
 from gateway.engine.model import CommandDefinition
+from gateway.engine.names import CURRENT_PROFILE, PROFILES
 from gateway.engine.types import parse_param
 
 __all__ = [
-    "DEFAULT_PROFILE",
     "NEWEST",
     "PROFILES",
     "SUGGEST_MAX_LENGTH",
@@ -27,8 +27,6 @@ __all__ = [
     "levenshtein",
 ]
 
-PROFILES: tuple[str, ...] = ("24.12", "23.01")
-DEFAULT_PROFILE = "24.12"
 #: ejabberd's "no version requested" marker: higher than any real version
 NEWEST = 1_000_000
 
@@ -49,7 +47,7 @@ class Catalogue:
         )
 
     @classmethod
-    def load(cls, profile: str = DEFAULT_PROFILE) -> Catalogue:
+    def load(cls, profile: str = CURRENT_PROFILE) -> Catalogue:
         """The packaged catalogue of ``profile`` (loaded once per process)."""
         return _load(profile)
 

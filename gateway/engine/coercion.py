@@ -16,7 +16,6 @@ tuple ``tuple`` in field order.  Integers are range-checked too (see
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from gateway.engine.errors import (
@@ -26,25 +25,12 @@ from gateway.engine.errors import (
     MissingArgument,
     UnknownArguments,
 )
-from gateway.engine.model import CommandDefinition
+from gateway.engine.model import DEFAULT_OPTIONS, CoercionOptions, CommandDefinition
 from gateway.engine.ranges import INT64, Bounds, bounds_for
 from gateway.engine.types import Type
 
-__all__ = ["CoercionOptions", "coerce_args", "coerce_value"]
-
-
-@dataclass(frozen=True, slots=True)
-class CoercionOptions:
-    """The few places where dialects disagree about arguments."""
-
-    #: mod_http_api lets a missing list argument default to ``[]``;
-    #: XML-RPC and ejabberdctl require it
-    missing_list_is_empty: bool = True
-    #: a list of 2-tuples whose first field is text may come as a JSON object
-    object_as_pairs: bool = True
-
-
-DEFAULT_OPTIONS = CoercionOptions()
+# the options are defined with the call that carries them
+__all__ = ["DEFAULT_OPTIONS", "CoercionOptions", "coerce_args", "coerce_value"]
 
 
 class _Mismatch(Exception):
@@ -71,7 +57,11 @@ def coerce_args(
     declared = set(definition.arg_names)
     # An old name that is still a declared argument (muc_register_nick v3 keeps
     # host→service but also takes a real ``host``) is not renamed.
-    renames = {old: new for old, new in definition.args_rename if old not in declared}
+    renames = (
+        {old: new for old, new in definition.args_rename if old not in declared}
+        if options.rename_arguments
+        else {}
+    )
     pending = [(renames.get(name, name), value, name) for name, value in given]
     typed: dict[str, Any] = {}
     for param in definition.args:

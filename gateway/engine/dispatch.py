@@ -1,37 +1,70 @@
-"""The engine: one path from a decoded call to a result, for every frontend."""
+"""The engine: one path from a decoded call to a result, for every frontend.
+
+A frontend decodes its wire format into a
+:class:`~gateway.engine.model.CommandCall`, hands it to :meth:`Engine.call`
+and encodes the :class:`~gateway.engine.model.Result` (or the
+:class:`~gateway.engine.errors.CommandError`) it gets back.  In between the
+engine authenticates the caller, looks the command up, reads and types the
+arguments, checks permissions and runs the command, in the order the
+caller's dialect expects (see :mod:`gateway.engine.steps`).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any, Protocol, TypeVar
 
 from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
 from twisted.logger import Logger
 
 from gateway.backends.interfaces import Executor
-from gateway.engine import adapters as _adapters  # noqa: F401  (registers every adapter)
+from gateway.engine.auth import Authenticator
 from gateway.engine.catalogue import Catalogue
-from gateway.engine.coercion import DEFAULT_OPTIONS, CoercionOptions, coerce_args
+from gateway.engine.coercion import coerce_args
+from gateway.engine.credentials import Credentials, NoCredentials
 from gateway.engine.errors import (
     CommandError,
     Forbidden,
     InternalCommand,
     InternalError,
     NotSupported,
+    Unauthorized,
 )
-from gateway.engine.model import Caller, CommandCall, CommandDefinition, Result
+from gateway.engine.model import (
+    Caller,
+    CommandCall,
+    CommandDefinition,
+    IPAddress,
+    LateArguments,
+    Result,
+)
+from gateway.engine.steps import Step, order_for
 from gateway.engine.types import Param, Type
-from gateway.engine.versions import adapter_for
+from gateway.engine.versions import AdapterRegistry
 
-__all__ = ["Engine", "PermissionCheck", "with_policy_args"]
+__all__ = ["Engine", "FrontendCheck", "PermissionCheck", "with_policy_args"]
 
 log = Logger()
 
+T = TypeVar("T")
 _BINARY = Type("binary")
 _USER_ARGS = (Param("user", _BINARY), Param("host", _BINARY))
+#: the rule name a :class:`Forbidden` from ``api_permissions`` carries
+_API_PERMISSIONS = "api_permissions"
 
 
 class PermissionCheck(Protocol):
+    """``api_permissions``: may ``caller`` run ``definition``?"""
+
     def allows(self, caller: Caller, definition: CommandDefinition) -> bool: ...
+
+
+#: A frontend's own permission check, asked before ``api_permissions`` for
+#: calls from that frontend: given the caller, the definition and the
+#: arguments as sent (:attr:`CommandCall.raw_args`), the name of the rule
+#: that refuses the call, or ``None`` to let ``api_permissions`` decide.
+FrontendCheck = Callable[[Caller, CommandDefinition, Sequence[Any]], str | None]
 
 
 def with_policy_args(definition: CommandDefinition) -> CommandDefinition:
@@ -42,13 +75,11 @@ def with_policy_args(definition: CommandDefinition) -> CommandDefinition:
     """
     if definition.policy != "user":
         return definition
-    from dataclasses import replace
-
     return replace(definition, args=_USER_ARGS + definition.args)
 
 
 class Engine:
-    """Looks commands up, coerces arguments, checks permissions and executes.
+    """Authenticates, looks commands up, coerces arguments, checks permissions and executes.
 
     Args:
         catalogue: the API profile callers speak.
@@ -56,6 +87,11 @@ class Engine:
         backend: runs every command the gateway does not run itself.
         gateway: runs the commands about the gateway itself.
         permissions: the ``api_permissions`` evaluator.
+        adapters: how old definitions map onto the newest ones.
+        authenticator: checks credentials; without one, only calls without
+            credentials are accepted (any credentials are refused).
+        checks: extra permission checks per frontend name (mod_rest's
+            ``access_commands``), asked before ``api_permissions``.
         alternative: the backend name to suggest when ``backend`` cannot run a command.
     """
 
@@ -66,6 +102,10 @@ class Engine:
         backend: Executor,
         gateway: Executor,
         permissions: PermissionCheck,
+        adapters: AdapterRegistry,
+        *,
+        authenticator: Authenticator | None = None,
+        checks: Mapping[str, Sequence[FrontendCheck]] | None = None,
         alternative: str | None = None,
     ) -> None:
         self.catalogue = catalogue
@@ -73,6 +113,9 @@ class Engine:
         self.backend = backend
         self.gateway = gateway
         self.permissions = permissions
+        self.adapters = adapters
+        self.authenticator = authenticator
+        self.checks: Mapping[str, Sequence[FrontendCheck]] = dict(checks or {})
         self.alternative = alternative
 
     def for_profile(self, catalogue: Catalogue) -> Engine:
@@ -85,36 +128,127 @@ class Engine:
             self.backend,
             self.gateway,
             self.permissions,
-            self.alternative,
+            self.adapters,
+            authenticator=self.authenticator,
+            checks=self.checks,
+            alternative=self.alternative,
         )
 
+    # -- the entry --------------------------------------------------------------
+
+    def call(self, call: CommandCall) -> Deferred[Result]:
+        """Run ``call``; fails with a :class:`CommandError`.
+
+        The error says which step failed (``step``) and, once the command was
+        looked up, which definition was chosen (``definition``).  Whatever a
+        :class:`LateArguments` reader raises fails the call unchanged.
+        """
+        return ensureDeferred(self._run(call))
+
+    # -- for requests that are not commands ----------------------------------------
+
+    def admit(self, ip: IPAddress | None) -> None:
+        """Refuse an address banned for failing to log in too often.
+
+        Frontends ask at the door, before reading a request.
+
+        Raises:
+            TooManyFailures: ``ip`` is banned.
+        """
+        if self.authenticator is not None:
+            self.authenticator.admit(ip)
+
+    def authenticate(
+        self,
+        credentials: Credentials,
+        *,
+        frontend: str,
+        ip: IPAddress | None = None,
+        tag: str | None = None,
+    ) -> Deferred[Caller]:
+        """Only check ``credentials``, for requests that run no command.
+
+        XML-RPC's debug methods and mod_rest's ``help`` still refuse wrong
+        credentials, as their dialects did.  Errors say they come from
+        :attr:`Step.AUTHENTICATE`, as in a call.
+        """
+        return ensureDeferred(self._authenticated(credentials, frontend, ip, tag))
+
     def resolve(self, name: str, version: int | None = None) -> CommandDefinition:
-        """The definition a call to ``name`` at ``version`` gets, with policy arguments."""
+        """The definition a call to ``name`` at ``version`` gets, with policy arguments.
+
+        Raises:
+            UnknownCommand: no such command (at that version).
+        """
         return with_policy_args(self.catalogue.lookup(name, version))
 
-    def call(
-        self, call: CommandCall, caller: Caller, options: CoercionOptions = DEFAULT_OPTIONS
-    ) -> Deferred[Result]:
-        """Run ``call`` for ``caller``; fails with a :class:`CommandError`."""
-        return ensureDeferred(self.run(call, caller, options))
+    # -- the steps --------------------------------------------------------------
 
-    async def run(
-        self, call: CommandCall, caller: Caller, options: CoercionOptions = DEFAULT_OPTIONS
-    ) -> Result:
-        definition = self.resolve(call.name, call.version)
-        args = coerce_args(definition, call.args, options)
-        return await self.execute(definition, args, caller)
+    async def _run(self, call: CommandCall) -> Result:
+        run = _Run(call)
+        for step in order_for(call.frontend):
+            try:
+                await self._take(step, run)
+            except CommandError as e:
+                if e.step is None:
+                    e.step = step
+                if e.definition is None:
+                    e.definition = run.chosen
+                raise
+        return Result(run.definition, run.value, self.catalogue.profile, call.version)
 
-    async def execute(
+    async def _take(self, step: Step, run: _Run) -> None:
+        call = run.call
+        if step is Step.AUTHENTICATE:
+            run.caller = await self._login(call.credentials, call.frontend, call.ip, call.tag)
+        elif step is Step.RESOLVE:
+            run.chosen = self.resolve(call.name, call.version)
+        elif step is Step.READ:
+            args = call.args
+            run.given = await args.read(run.definition) if isinstance(args, LateArguments) else args
+        elif step is Step.COERCE:
+            run.typed = coerce_args(run.definition, run.pairs, call.options)
+        elif step is Step.REFUSE_INTERNAL:
+            if run.definition.internal:
+                raise InternalCommand(run.definition.name)
+        elif step is Step.PERMIT:
+            self._permit(run.who, run.definition, call.raw_args)
+        elif step is Step.EXECUTE:
+            run.value = await self._execute(run.definition, run.arguments, run.who)
+
+    async def _authenticated(
+        self, credentials: Credentials, frontend: str, ip: IPAddress | None, tag: str | None
+    ) -> Caller:
+        try:
+            return await self._login(credentials, frontend, ip, tag)
+        except CommandError as e:
+            e.step = Step.AUTHENTICATE
+            raise
+
+    async def _login(
+        self, credentials: Credentials, frontend: str, ip: IPAddress | None, tag: str | None
+    ) -> Caller:
+        if self.authenticator is not None:
+            return await self.authenticator.login(credentials, frontend, ip, tag)
+        if isinstance(credentials, NoCredentials):
+            return Caller(frontend=frontend, ip=ip, tag=tag)
+        raise Unauthorized()  # nothing to check them with
+
+    def _permit(self, caller: Caller, definition: CommandDefinition, raw: Sequence[Any]) -> None:
+        for check in self.checks.get(caller.frontend, ()):
+            rule = check(caller, definition, raw)
+            if rule is not None:
+                raise Forbidden(definition.name, rule, caller)
+        # internal commands are refused whatever the rules say (REFUSE_INTERNAL)
+        if not definition.internal and not self.permissions.allows(caller, definition):
+            raise Forbidden(definition.name, _API_PERMISSIONS, caller)
+
+    async def _execute(
         self, definition: CommandDefinition, args: dict[str, Any], caller: Caller
-    ) -> Result:
-        """Check access and run already-typed ``args`` of ``definition``."""
-        if definition.internal:
-            raise InternalCommand(definition.name)
-        if not self.permissions.allows(caller, definition):
-            raise Forbidden(definition.name)
+    ) -> Any:
+        """Run typed ``args`` of ``definition`` through its adapter; the old-shaped value."""
         newest = with_policy_args(self.canonical.newest(definition.name))
-        adapter = adapter_for(self.catalogue.profile, definition, newest)
+        adapter = self.adapters.adapter_for(self.catalogue.profile, definition, newest)
         if adapter is None:
             raise NotSupported(
                 f"{definition.name} (API version {definition.version})", "gateway version adapter"
@@ -126,8 +260,7 @@ class Engine:
             return await self._executor(name).execute(name, canonical, caller)
 
         try:
-            value = await adapter.apply(definition.name, args, execute)
-            return Result(definition, value)
+            return await adapter.apply(definition.name, args, execute)
         except (CommandError, CancelledError):
             # a cancelled call (the client went away) is not a command failure
             raise
@@ -141,3 +274,37 @@ class Engine:
         if not executor.supports(name):
             raise NotSupported(name, executor.name, self.alternative)
         return executor
+
+
+@dataclass
+class _Run:
+    """What one call has gathered so far; each step reads what earlier steps found."""
+
+    call: CommandCall
+    caller: Caller | None = None
+    chosen: CommandDefinition | None = None
+    given: Sequence[tuple[str, Any]] | None = None
+    typed: dict[str, Any] | None = None
+    value: Any = None
+
+    @property
+    def who(self) -> Caller:
+        return _found(self.caller, Step.AUTHENTICATE)
+
+    @property
+    def definition(self) -> CommandDefinition:
+        return _found(self.chosen, Step.RESOLVE)
+
+    @property
+    def pairs(self) -> Sequence[tuple[str, Any]]:
+        return _found(self.given, Step.READ)
+
+    @property
+    def arguments(self) -> dict[str, Any]:
+        return _found(self.typed, Step.COERCE)
+
+
+def _found(value: T | None, step: Step) -> T:
+    if value is None:
+        raise RuntimeError(f"a step needs what {step.value} finds, but it has not run yet")
+    return value

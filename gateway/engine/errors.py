@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
+
+if TYPE_CHECKING:
+    from gateway.engine.model import Caller, CommandDefinition
+    from gateway.engine.steps import Step
 
 __all__ = [
     "ERROR_TABLE",
@@ -85,13 +89,21 @@ def mapping_for(error: CommandError) -> ErrorMapping:
 
 
 class CommandError(Exception):
-    """Base of every error a command call can end with."""
+    """Base of every error a command call can end with.
+
+    When the engine passes an error on, it notes where the call was: the
+    step that failed (``step``) and, once the command was looked up, the
+    definition it had chosen (``definition``), so a dialect can answer in
+    the shape that definition asks for.  Both are ``None`` outside a call.
+    """
 
     code: ClassVar[str] = "internal_error"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+        self.step: Step | None = None
+        self.definition: CommandDefinition | None = None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r})"
@@ -243,13 +255,22 @@ class InvalidToken(CommandError):
 
 
 class Forbidden(CommandError):
-    """``api_permissions`` do not let this caller run this command."""
+    """A permission check does not let this caller run this command.
+
+    ``rule`` names the check that refused: ``"api_permissions"``, or a
+    frontend's own (mod_rest's ``"access_commands"``); ``caller`` is who was
+    refused, so a dialect can say so.
+    """
 
     code = "forbidden"
 
-    def __init__(self, command: str) -> None:
+    def __init__(
+        self, command: str, rule: str = "api_permissions", caller: Caller | None = None
+    ) -> None:
         super().__init__("access_rules_unauthorized")
         self.command = command
+        self.rule = rule
+        self.caller = caller
 
 
 class InternalCommand(CommandError):

@@ -2,30 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
-from typing import Any, Literal
+from typing import Any
 
+from gateway.engine.credentials import NO_CREDENTIALS, Credentials
+from gateway.engine.names import CURRENT_PROFILE
 from gateway.engine.types import Param
 
 __all__ = [
-    "FRONTENDS",
+    "DEFAULT_OPTIONS",
     "Caller",
+    "CoercionOptions",
     "CommandCall",
     "CommandDefinition",
-    "Frontend",
+    "IPAddress",
+    "LateArguments",
     "ResTuple",
     "Result",
 ]
-
-#: The ``from`` names of ``api_permissions``, one per frontend.
-Frontend = Literal[
-    "ejabberd_ctl", "mod_http_api", "ejabberd_xmlrpc", "mod_rest", "ejabberd_web_admin"
-]
-FRONTENDS: frozenset[str] = frozenset(
-    {"ejabberd_ctl", "mod_http_api", "ejabberd_xmlrpc", "mod_rest", "ejabberd_web_admin"}
-)
 
 IPAddress = IPv4Address | IPv6Address
 
@@ -59,18 +55,63 @@ class CommandDefinition:
 
 
 @dataclass(frozen=True, slots=True)
+class CoercionOptions:
+    """The few places where dialects disagree about arguments."""
+
+    #: mod_http_api lets a missing list argument default to ``[]``;
+    #: XML-RPC and ejabberdctl require it
+    missing_list_is_empty: bool = True
+    #: a list of 2-tuples whose first field is text may come as a JSON object
+    object_as_pairs: bool = True
+    #: apply the definition's ``args_rename``; XML-RPC applies it itself, its own way
+    rename_arguments: bool = True
+
+
+DEFAULT_OPTIONS = CoercionOptions()
+
+
+@dataclass(frozen=True, slots=True)
+class LateArguments:
+    """Arguments a frontend can only read once the command's definition is known.
+
+    ejabberdctl's positional words need the declared arguments to be paired
+    with; a JSON body is decoded only once the command is known to exist.
+    ``read`` is given the resolved definition and returns ``(name, value)``
+    pairs; whatever it raises ends the call.
+    """
+
+    read: Callable[[CommandDefinition], Awaitable[Sequence[tuple[str, Any]]]]
+    #: the arguments as the caller sent them (e.g. ejabberdctl's words), for
+    #: the per-frontend permission checks that look at them
+    raw: Sequence[Any] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class CommandCall:
-    """A decoded request: what to run, with which arguments, in which API version.
+    """A decoded request: what to run, with which arguments, for whom, from where.
 
     ``args`` keeps the caller's order and any duplicates, because several
     dialects report those; values are neutral (``int``, ``str``, ``bool``,
-    ``float``, ``None``, ``list`` and ``dict``).
+    ``float``, ``None``, ``list`` and ``dict``).  ``frontend`` is the
+    ``api_permissions`` ``from`` name and also picks the order in which the
+    engine checks the call (see :mod:`gateway.engine.steps`).
     """
 
     name: str
-    args: Sequence[tuple[str, Any]] = ()
+    args: Sequence[tuple[str, Any]] | LateArguments = ()
     #: requested API version, ``None`` for the newest
     version: int | None = None
+    frontend: str = field(kw_only=True)
+    credentials: Credentials = field(default=NO_CREDENTIALS, kw_only=True)
+    ip: IPAddress | None = field(default=None, kw_only=True)
+    #: the HTTP listener's ``tag`` option
+    tag: str | None = field(default=None, kw_only=True)
+    options: CoercionOptions = field(default=DEFAULT_OPTIONS, kw_only=True)
+
+    @property
+    def raw_args(self) -> Sequence[Any]:
+        """The arguments as sent, for per-frontend permission checks."""
+        return self.args.raw if isinstance(self.args, LateArguments) else self.args
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,8 +154,15 @@ class Result:
     Value conventions: integer ``int``; string/binary/atom ``str``; rescode
     ``bool`` (``True`` is ok) or the term ejabberd would return, as ``str``;
     restuple :class:`ResTuple`; list ``list``; tuple ``tuple`` in field order.
+
+    ``definition``, ``profile`` and ``requested_version`` are all a frontend
+    needs to choose the shape of its answer.
     """
 
     definition: CommandDefinition
     value: Any
-    extra: dict[str, Any] = field(default_factory=dict)
+    #: the API profile the call was answered in
+    profile: str = CURRENT_PROFILE
+    #: the API version the call asked for (``None``: the newest); some
+    #: dialects shape an answer after the request, not the definition
+    requested_version: int | None = None

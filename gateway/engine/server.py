@@ -15,9 +15,10 @@
   A cache that fails to clear makes the command fail, naming it.
 - ``reload_config``: runs the injected ``reload`` callable (the service
   passes one that re-reads the daemon's file and applies what it can, see
-  :mod:`gateway.config.reload`).  A file that does not load fails with its
-  error text and changes nothing.  ejabberd's result is a bare rescode, so
-  settings that wait for a restart are logged and listed by ``status``.
+  :mod:`gateway.reload`).  A file that does not load fails with the
+  :class:`CommandFailed` the callable raises, naming the problem, and changes
+  nothing.  ejabberd's result is a bare rescode, so settings that wait for a
+  restart are logged and listed by ``status``.
 - ``dump_config``: writes the text of the injected ``dump`` callable to
   ``out``, a new file inside the files directory (``gateway.files_dir``, see
   :mod:`gateway.engine.files`; a relative path is relative to it), created
@@ -41,7 +42,6 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 
 from gateway.backends.interfaces import Executor
-from gateway.config.errors import ConfigError
 from gateway.engine.caches import CacheRegistry
 from gateway.engine.errors import CommandFailed, NotSupported
 from gateway.engine.files import FilesDir
@@ -67,8 +67,8 @@ class ServerCommands:
         backend: answers the ``stats`` names that are about stored data or sessions.
         clock: measures ``uptimeseconds`` from the moment this object is built.
         reload: re-reads and applies the configuration; returns the settings
-            that wait for a restart; raises :class:`ConfigError` when the file
-            does not load (having changed nothing).
+            that wait for a restart; raises a :class:`CommandFailed` naming
+            the problem when the file does not load (having changed nothing).
         dump: the configuration in effect, as YAML text.
         files: the directory ``dump_config`` writes in.
         caches: the caches ``clear_cache`` empties.
@@ -121,7 +121,8 @@ class ServerCommands:
         if command == "clear_cache":
             return self._clear_cache()
         if command == "reload_config" and self._reload is not None:
-            return self._reload_config(self._reload)
+            self._reload()
+            return True
         if command == "dump_config" and self._dump is not None and self._files is not None:
             return self._dump_config(args["out"], self._dump, self._files)
         raise NotSupported(command, self.name)
@@ -150,14 +151,6 @@ class ServerCommands:
         if failed:
             names = ", ".join(name for name, _ in failed)
             raise CommandFailed(f"Could not clear these caches: {names} (see the log)")
-        return True
-
-    @staticmethod
-    def _reload_config(reload: Callable[[], Sequence[str]]) -> bool:
-        try:
-            reload()
-        except ConfigError as e:
-            raise CommandFailed(f"The configuration was not reloaded: {e}") from None
         return True
 
     @staticmethod

@@ -3,7 +3,9 @@
 Backends only know the newest 24.12 definition of each command.  A call made
 against an older version (or the 23.01 profile) runs through an
 :class:`Adapter` that rewrites its arguments into the newest shape and the
-result back into the shape the caller asked for.
+result back into the shape the caller asked for.  The engine is handed an
+:class:`AdapterRegistry` holding them (the daemon's is built by
+:func:`gateway.engine.adapters.standard_adapters`).
 """
 
 from __future__ import annotations
@@ -18,13 +20,9 @@ from gateway.engine.model import CommandDefinition
 __all__ = [
     "IDENTITY",
     "Adapter",
+    "AdapterRegistry",
     "Execute",
-    "adapter_for",
-    "has_adapter",
-    "register_adapter",
-    "registered_adapters",
     "rename_keys",
-    "unregister_adapter",
     "version_from_release",
 ]
 
@@ -68,48 +66,48 @@ def _same(value: Any) -> Any:
 
 IDENTITY = Adapter(_same, _same)
 
-# (profile, name, version) -> adapter
-_ADAPTERS: dict[tuple[str, str, int], Adapter] = {}
 
+class AdapterRegistry:
+    """The adapters from old definitions to the newest, by ``(profile, name, version)``."""
 
-def register_adapter(
-    profile: str,
-    name: str,
-    version: int,
-    *,
-    args: ArgsMap = _same,
-    result: ResultMap = _same,
-    run: RunMap | None = None,
-) -> None:
-    """Declare how ``name`` at ``version`` of ``profile`` maps onto the newest definition."""
-    _ADAPTERS[(profile, name, version)] = Adapter(args, result, run)
+    def __init__(self) -> None:
+        self._adapters: dict[tuple[str, str, int], Adapter] = {}
 
+    def register(
+        self,
+        profile: str,
+        name: str,
+        version: int,
+        *,
+        args: ArgsMap = _same,
+        result: ResultMap = _same,
+        run: RunMap | None = None,
+    ) -> None:
+        """Declare how ``name`` at ``version`` of ``profile`` maps onto the newest definition."""
+        self._adapters[(profile, name, version)] = Adapter(args, result, run)
 
-def unregister_adapter(profile: str, name: str, version: int) -> None:
-    """Forget an adapter (for tests that register their own)."""
-    _ADAPTERS.pop((profile, name, version), None)
+    def has(self, profile: str, name: str, version: int) -> bool:
+        """Whether an adapter was registered for exactly this definition."""
+        return (profile, name, version) in self._adapters
 
+    def keys(self) -> frozenset[tuple[str, str, int]]:
+        """Every ``(profile, name, version)`` that has a registered adapter."""
+        return frozenset(self._adapters)
 
-def has_adapter(profile: str, name: str, version: int) -> bool:
-    """Whether an adapter was registered for exactly this definition."""
-    return (profile, name, version) in _ADAPTERS
+    def adapter_for(
+        self, profile: str, definition: CommandDefinition, newest: CommandDefinition
+    ) -> Adapter | None:
+        """The adapter from ``definition`` to ``newest``; ``None`` when none is known.
 
-
-def registered_adapters() -> frozenset[tuple[str, str, int]]:
-    """Every ``(profile, name, version)`` that has a registered adapter."""
-    return frozenset(_ADAPTERS)
-
-
-def adapter_for(
-    profile: str, definition: CommandDefinition, newest: CommandDefinition
-) -> Adapter | None:
-    """The adapter from ``definition`` to ``newest``; ``None`` when none is known."""
-    found = _ADAPTERS.get((profile, definition.name, definition.version))
-    if found is not None:
-        return found
-    if definition.same_signature(newest):
-        return IDENTITY
-    return None
+        A registered adapter wins; an unregistered definition shaped exactly
+        like the newest gets :data:`IDENTITY`.
+        """
+        found = self._adapters.get((profile, definition.name, definition.version))
+        if found is not None:
+            return found
+        if definition.same_signature(newest):
+            return IDENTITY
+        return None
 
 
 # "24.06", "24.12.1" (a patch level is ignored) or a bare "24"

@@ -9,93 +9,50 @@ looked at: ejabberd stopped honouring it long ago.
 
 from __future__ import annotations
 
-import binascii
 from base64 import b64decode
-from dataclasses import dataclass
 
-from gateway.engine.auth import Authenticator
-from gateway.engine.errors import Unauthorized
-from gateway.engine.model import Caller, IPAddress
+from gateway.engine.credentials import (
+    NO_CREDENTIALS,
+    Basic,
+    Credentials,
+    Token,
+    Unreadable,
+)
 
-__all__ = ["BasicCredentials", "BearerToken", "authenticate", "parse_authorization"]
+__all__ = ["parse_authorization"]
 
-
-@dataclass(frozen=True, slots=True)
-class BasicCredentials:
-    """``Authorization: Basic``: a JID (``user@host``) and a password."""
-
-    jid: str
-    password: str
+_UNREADABLE = Unreadable()
 
 
-@dataclass(frozen=True, slots=True)
-class BearerToken:
-    """``Authorization: Bearer``: an OAuth token."""
+def parse_authorization(value: bytes | None) -> Credentials:
+    """The credentials an ``Authorization`` header carries.
 
-    token: str
-
-
-def parse_authorization(value: bytes | None) -> BasicCredentials | BearerToken | None:
-    """Read an ``Authorization`` header; ``None`` when there is none.
-
-    Scheme names are matched without regard to case, as HTTP asks.
-
-    Raises:
-        Unauthorized: the header is present but is neither usable Basic
-            credentials nor a Bearer token.
+    No header means no credentials.  Scheme names are matched without regard
+    to case, as HTTP asks.  A header that is neither usable Basic credentials
+    nor a Bearer token is :class:`~gateway.engine.credentials.Unreadable`,
+    which the engine refuses as a failed login.
     """
     if value is None:
-        return None
+        return NO_CREDENTIALS
     scheme, _, rest = value.partition(b" ")
     scheme = scheme.lower()
     if scheme == b"basic":
         return _basic(rest.strip())
     if scheme == b"bearer":
         try:
-            return BearerToken(rest.decode("utf-8").strip())
+            return Token(rest.decode("utf-8").strip())
         except UnicodeDecodeError:
-            raise Unauthorized() from None
-    raise Unauthorized()
+            return _UNREADABLE
+    return _UNREADABLE
 
 
-def _basic(encoded: bytes) -> BasicCredentials:
+def _basic(encoded: bytes) -> Credentials:
     try:
         decoded = b64decode(encoded, validate=True)
         jid, sep, password = decoded.partition(b":")
         if not sep:
-            raise Unauthorized()
-        return BasicCredentials(jid.decode("utf-8"), password.decode("utf-8"))
-    except (binascii.Error, ValueError):
+            return _UNREADABLE
+        return Basic(jid.decode("utf-8"), password.decode("utf-8"))
+    except ValueError:
         # binascii.Error and UnicodeDecodeError are both ValueErrors
-        raise Unauthorized() from None
-
-
-async def authenticate(
-    authenticator: Authenticator,
-    header: bytes | None,
-    *,
-    frontend: str = "mod_http_api",
-    ip: IPAddress | None = None,
-    tag: str | None = None,
-) -> Caller:
-    """The caller behind an ``Authorization`` header.
-
-    Every refused header counts as a failed authentication from ``ip``.
-
-    Raises:
-        Unauthorized: an invalid header, a bare user name, an unknown user or
-            a wrong password.
-        InvalidToken: an unknown or expired Bearer token.
-        TooManyFailures: ``ip`` is banned for failing too often.
-    """
-    authenticator.admit(ip)  # a banned address is not even anonymous
-    try:
-        credentials = parse_authorization(header)
-    except Unauthorized:
-        authenticator.failed(ip)  # unreadable credentials are a failed attempt too
-        raise
-    if credentials is None:
-        return Caller(frontend=frontend, ip=ip, tag=tag)
-    if isinstance(credentials, BearerToken):
-        return await authenticator.token(credentials.token, frontend, ip, tag)
-    return await authenticator.basic(credentials.jid, credentials.password, frontend, ip, tag)
+        return _UNREADABLE

@@ -29,14 +29,16 @@ from twisted.words.protocols.jabber.jid import JID
 
 from gateway.engine.errors import CommandFailed
 from gateway.engine.model import Caller
-from gateway.xmpp.stanzas import (
+from gateway.stanza import (
     DEFAULT_MAX_DEPTH,
     NS_CLIENT,
     InvalidStanza,
+    Stanza,
     default_ns,
     jid_from_parts,
     parse_jid,
-    to_element,
+    parse_xml,
+    stanza_kind,
 )
 
 __all__ = ["MESSAGE_TYPES", "NS_CONFERENCE", "StanzaCommands", "StanzaSubmitter"]
@@ -50,7 +52,7 @@ DEFAULT_MAX_STANZA_BYTES = 262144
 class StanzaSubmitter(Protocol):
     """The part of the component link the commands use."""
 
-    def submit(self, element: etree._Element) -> Deferred[None]: ...
+    def submit(self, stanza: Stanza) -> Deferred[None]: ...
 
 
 class StanzaCommands:
@@ -75,7 +77,7 @@ class StanzaCommands:
         self._link = link
         self._max_bytes = max_bytes
         self._max_depth = max_depth
-        self._commands: dict[str, Callable[[Mapping[str, Any]], list[etree._Element]]] = {
+        self._commands: dict[str, Callable[[Mapping[str, Any]], list[Stanza]]] = {
             "send_message": self._send_message,
             "send_stanza": self._send_stanza,
             "send_stanza_c2s": self._send_stanza_c2s,
@@ -100,15 +102,17 @@ class StanzaCommands:
 
     # -- the commands ----------------------------------------------------------
 
-    def _send_message(self, args: Mapping[str, Any]) -> list[etree._Element]:
+    def _send_message(self, args: Mapping[str, Any]) -> list[Stanza]:
         kind = str(args["type"])
         if kind and kind not in MESSAGE_TYPES:
             raise CommandFailed(
                 f"invalid message type '{kind}': expected normal, chat, headline or groupchat"
             )
         message = _client_element("message")
-        message.set("to", _jid_argument(args["to"]).full())
-        message.set("from", _jid_argument(args["from"]).full())
+        to = _jid_argument(args["to"])
+        sender = _jid_argument(args["from"])
+        message.set("to", to.full())
+        message.set("from", sender.full())
         if kind:
             message.set("type", kind)
         message.set("id", _random_id())
@@ -117,29 +121,31 @@ class StanzaCommands:
             text = str(args[child])
             if text:
                 etree.SubElement(message, f"{{{NS_CLIENT}}}{child}").text = text
-        return [message]
+        return [_addressed(message, "message", sender, to)]
 
-    def _send_stanza(self, args: Mapping[str, Any]) -> list[etree._Element]:
-        stanza = self._parse_stanza(args["stanza"])
-        stanza.set("from", _jid_argument(args["from"]).full())
-        stanza.set("to", _jid_argument(args["to"]).full())
-        return [stanza]
+    def _send_stanza(self, args: Mapping[str, Any]) -> list[Stanza]:
+        stanza, kind = self._parse_stanza(args["stanza"])
+        sender = _jid_argument(args["from"])
+        to = _jid_argument(args["to"])
+        stanza.set("from", sender.full())
+        stanza.set("to", to.full())
+        return [_addressed(stanza, kind, sender, to)]
 
-    def _send_stanza_c2s(self, args: Mapping[str, Any]) -> list[etree._Element]:
+    def _send_stanza_c2s(self, args: Mapping[str, Any]) -> list[Stanza]:
         try:
             sender = jid_from_parts(str(args["user"]), str(args["host"]), str(args["resource"]))
         except ValueError:
             raise CommandFailed("JID malformed") from None
         if sender.user is None or sender.resource is None:
             raise CommandFailed("JID malformed: user and resource are required")
-        stanza = self._parse_stanza(args["stanza"])
+        stanza, kind = self._parse_stanza(args["stanza"])
         if not stanza.get("to"):
             raise CommandFailed("the stanza has no 'to' attribute")
-        _jid_argument(stanza.get("to", ""))
+        to = _jid_argument(stanza.get("to", ""))
         stanza.set("from", sender.full())
-        return [stanza]
+        return [_addressed(stanza, kind, sender, to)]
 
-    def _send_direct_invitation(self, args: Mapping[str, Any]) -> list[etree._Element]:
+    def _send_direct_invitation(self, args: Mapping[str, Any]) -> list[Stanza]:
         try:
             room: JID | None = jid_from_parts(str(args["room"]), str(args["service"]))
         except ValueError:
@@ -168,18 +174,28 @@ class StanzaCommands:
                 invite.set("password", password)
             if reason:
                 invite.set("reason", reason)
-            invitations.append(message)
+            invitations.append(_addressed(message, "message", room, target))
         return invitations
 
-    def _parse_stanza(self, text: Any) -> etree._Element:
+    def _parse_stanza(self, text: Any) -> tuple[etree._Element, str]:
+        """The ``stanza`` argument parsed, and its kind; its addresses are set by the command."""
         try:
-            return to_element(str(text), max_bytes=self._max_bytes, max_depth=self._max_depth)
+            root = parse_xml(str(text), max_bytes=self._max_bytes, max_depth=self._max_depth)
+            return root, stanza_kind(root)
         except InvalidStanza as e:
             raise CommandFailed(f"invalid stanza: {e.message}") from None
 
 
 def _client_element(name: str) -> etree._Element:
     return etree.Element(f"{{{NS_CLIENT}}}{name}", nsmap=default_ns(NS_CLIENT))
+
+
+def _addressed(element: etree._Element, kind: str, sender: JID, to: JID) -> Stanza:
+    """``element``, whose ``from`` and ``to`` were set from ``sender`` and ``to``, as a Stanza.
+
+    The JIDs are prepared already, so nothing is left to check.
+    """
+    return Stanza(element, kind, element.get("type"), to=to.full(), sender=sender.full())
 
 
 def _jid_argument(value: Any) -> JID:

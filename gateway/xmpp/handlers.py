@@ -16,7 +16,7 @@ from twisted.logger import Logger
 from twisted.words.protocols.jabber import error, xmlstream
 from twisted.words.xish import domish
 
-from gateway.xmpp.stanzas import parse_jid
+from gateway.stanza import parse_jid
 
 __all__ = [
     "FEATURES",

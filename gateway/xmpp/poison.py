@@ -31,7 +31,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from gateway.xmpp.stanzas import NS_ORIGIN_ID, InvalidStanza, in_domain, parse_jid, parse_xml
+from gateway.stanza import InvalidStanza, in_domain, parse_jid, parse_xml
+from gateway.xmpp.wire import NS_ORIGIN_ID
 
 __all__ = ["BLAMED_CONDITIONS", "Culprit", "advice", "find_culprit"]
 

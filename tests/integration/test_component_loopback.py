@@ -10,13 +10,11 @@ the real endpoint and ClientService code.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from twisted.enterprise import adbapi
 from twisted.internet import reactor as global_reactor
 from twisted.internet.defer import Deferred
 from twisted.internet.endpoints import serverFromString
@@ -25,9 +23,9 @@ from twisted.trial.unittest import TestCase
 from twisted.words.protocols.jabber import component, xmlstream
 from twisted.words.xish import domish, utility
 
+from gateway.backends.embedded import StoreOutbox, open_store
 from gateway.config.model import ComponentConfig
 from gateway.xmpp.link import ComponentLink
-from gateway.xmpp.queue import SqlQueue
 
 SECRET = "loopback-secret"
 COMPONENT = "rest.localhost"
@@ -75,15 +73,9 @@ class LoopbackTests(TestCase):
         self.addCleanup(self.port.stopListening)
         directory = Path(tempfile.mkdtemp(prefix="xmpp-loopback-"))
         self.addCleanup(shutil.rmtree, directory, True)
-        path = str(directory / "queue.sqlite3")
-        with sqlite3.connect(path) as connection:
-            SqlQueue.create_table(connection.cursor())
-        connection.close()
-        self.pool = adbapi.ConnectionPool(
-            "sqlite3", path, check_same_thread=False, cp_min=1, cp_max=1
-        )
-        self.addCleanup(self.pool.close)
-        self.queue = SqlQueue(self.pool)
+        store = open_store(f"sqlite:{directory}/queue.sqlite3", global_reactor)
+        self.addCleanup(store.close)
+        self.queue = StoreOutbox(store)
 
     def make_link(self, secret: str = SECRET) -> ComponentLink:
         config = ComponentConfig(

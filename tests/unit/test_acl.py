@@ -1,4 +1,4 @@
-"""ACL conditions and access rules (gateway.engine.acl)."""
+"""ACL conditions and access rules (read by gateway.config.acl_parse, matched by engine.acl)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.config.acl_parse import parse_access_rules, parse_acls, parse_network
 from gateway.config.errors import ConfigError
-from gateway.engine.acl import (
-    AccessControl,
-    IpMatch,
-    ip_matches,
-    key_path,
-    parse_access_rules,
-    parse_acls,
-    parse_network,
-)
+from gateway.config.paths import key_path
+from gateway.engine.acl import AccessControl, IpMatch, ip_matches
 from gateway.engine.model import Caller
 
 HOSTS = ("localhost", "example.org")

@@ -15,7 +15,8 @@ import pytest
 from twisted.internet.defer import Deferred, succeed
 from twisted.python.failure import Failure
 
-from gateway.engine.catalogue import PROFILES, Catalogue
+from gateway.engine.adapters import standard_adapters
+from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import Engine, with_policy_args
 from gateway.engine.errors import (
     BadArgumentType,
@@ -24,7 +25,7 @@ from gateway.engine.errors import (
     NotSupported,
 )
 from gateway.engine.model import Caller, CommandCall, CommandDefinition, ResTuple, Result
-from gateway.engine.versions import has_adapter, registered_adapters
+from gateway.engine.names import PROFILES
 
 CALLER = Caller(frontend="mod_http_api")
 MUC = "conference.example.org"
@@ -65,9 +66,18 @@ class AllowAll:
         return True
 
 
+#: the registry the daemon's engine gets
+ADAPTERS = standard_adapters()
+
+
 def engine_for(profile: str, backend: FakeBackend) -> Engine:
     return Engine(
-        Catalogue.load(profile), Catalogue.load("24.12"), backend, NoCommands(), AllowAll()
+        Catalogue.load(profile),
+        Catalogue.load("24.12"),
+        backend,
+        NoCommands(),
+        AllowAll(),
+        ADAPTERS,
     )
 
 
@@ -87,7 +97,9 @@ def call(
 ) -> tuple[Result, FakeBackend]:
     backend = FakeBackend(answers)
     engine = engine_for(profile, backend)
-    deferred = engine.call(CommandCall(name, tuple(args.items()), version), CALLER)
+    deferred = engine.call(
+        CommandCall(name, tuple(args.items()), version, frontend=CALLER.frontend)
+    )
     return outcome(deferred), backend
 
 
@@ -633,7 +645,7 @@ def test_adapter_translates_both_ways(profile: str, case: Case) -> None:
 def test_every_registered_adapter_has_a_case() -> None:
     """Each adapter the engine knows about is exercised by a case above."""
     covered = {(p, c.name, c.version) for c in CASES for p in c.profiles}
-    real = {key for key in registered_adapters() if key[0] in PROFILES}
+    real = {key for key in ADAPTERS.keys() if key[0] in PROFILES}
     assert real - covered == set()
 
 
@@ -653,7 +665,7 @@ def _needs_adapter() -> list[tuple[str, str, int]]:
 def test_every_changed_definition_has_an_adapter() -> None:
     """No public old definition whose signature differs from the newest lacks an adapter."""
     needed = _needs_adapter()
-    missing = [key for key in needed if not has_adapter(*key)]
+    missing = [key for key in needed if not ADAPTERS.has(*key)]
     assert missing == []
     # the enumeration itself must find the known changes, or it proves nothing
     assert ("23.01", "get_roster", 0) in needed
@@ -662,7 +674,7 @@ def test_every_changed_definition_has_an_adapter() -> None:
 
 def test_every_adapter_targets_an_existing_definition() -> None:
     """A registered adapter names a real, callable old definition (no typos, no dead entries)."""
-    for profile, name, version in registered_adapters():
+    for profile, name, version in ADAPTERS.keys():
         if profile not in PROFILES:
             continue
         catalogue = Catalogue.load(profile)
@@ -678,7 +690,7 @@ def _fails(
 ) -> tuple[BaseException, FakeBackend]:
     backend = FakeBackend(answers)
     deferred = engine_for(profile, backend).call(
-        CommandCall(name, tuple(args.items()), version), CALLER
+        CommandCall(name, tuple(args.items()), version, frontend=CALLER.frontend)
     )
     with pytest.raises(Exception) as raised:
         outcome(deferred)

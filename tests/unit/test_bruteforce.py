@@ -11,6 +11,7 @@ from twisted.internet.testing import Clock
 from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.backends.chain import ExecutorChain
+from gateway.engine.adapters import standard_adapters
 from gateway.engine.bans import BanCommands, parse_unban_address
 from gateway.engine.bruteforce import FailureLimiter
 from gateway.engine.builtin import GatewayCommands
@@ -305,12 +306,13 @@ class UnbanCommandTests(SynchronousTestCase):
             ],
         )
         catalogue = Catalogue.load("24.12")
-        self.engine = Engine(catalogue, catalogue, gateway, gateway, _AllowAll())
-        self.caller = Caller("ejabberd_ctl")
+        self.engine = Engine(
+            catalogue, catalogue, gateway, gateway, _AllowAll(), standard_adapters()
+        )
 
     def unban(self, address: str) -> Any:
-        call = CommandCall("unban_ip", [("address", address)])
-        return self.successResultOf(self.engine.call(call, self.caller)).value
+        call = CommandCall("unban_ip", [("address", address)], frontend="ejabberd_ctl")
+        return self.successResultOf(self.engine.call(call)).value
 
     def test_unban_ip_through_the_engine(self) -> None:
         """unban_ip answers the number of bans lifted, and lifts them."""
@@ -330,4 +332,5 @@ class UnbanCommandTests(SynchronousTestCase):
         commands = BanCommands(self.limit)
         self.assertTrue(commands.supports("unban_ip"))
         self.assertFalse(commands.supports("unban_account"))
-        self.failureResultOf(commands.execute("status", {}, self.caller), NotSupported)
+        caller = Caller("ejabberd_ctl")
+        self.failureResultOf(commands.execute("status", {}, caller), NotSupported)

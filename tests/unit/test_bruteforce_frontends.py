@@ -24,8 +24,9 @@ from twisted.web.test.requesthelper import DummyRequest
 from gateway.engine.auth import Authenticator
 from gateway.engine.bruteforce import FailureLimiter
 from gateway.engine.errors import InvalidToken, TooManyFailures, Unauthorized
+from gateway.engine.names import MOD_HTTP_API
 from gateway.frontends.ctl.process import CtlProcessor
-from gateway.frontends.http_auth import authenticate
+from gateway.frontends.http_auth import parse_authorization
 from gateway.frontends.jsonapi import JsonApiResource
 from gateway.frontends.xmlrpc import XmlRpcResource
 from tests.unit import test_jsonapi_fakes as jsonapi_fakes
@@ -121,15 +122,17 @@ class AuthenticatorTests(SynchronousTestCase):
     def test_malformed_authorization_header_counts(self) -> None:
         """A header that cannot even be read counts against the address."""
         for _ in range(MAX):
-            d = ensureDeferred(authenticate(self.auth, b"Basic !!!", ip=self.ip))
+            d = ensureDeferred(
+                self.auth.login(parse_authorization(b"Basic !!!"), MOD_HTTP_API, self.ip)
+            )
             self.failureResultOf(d, Unauthorized)
-        d = ensureDeferred(authenticate(self.auth, None, ip=self.ip))
+        d = ensureDeferred(self.auth.login(parse_authorization(None), MOD_HTTP_API, self.ip))
         self.failureResultOf(d, TooManyFailures)
 
     def test_ctl_socket_auth_is_never_banned(self) -> None:
         """gatewayctl --auth over the socket (no address) keeps answering the auth error."""
-        engine = jsonapi_fakes.make_engine()
-        processor = CtlProcessor(engine, self.auth)
+        engine = jsonapi_fakes.make_engine(authenticator=self.auth)
+        processor = CtlProcessor(engine)
         for _ in range(MAX * 2):
             text, status = self.successResultOf(
                 processor.process(["--auth", "admin", "localhost", "guess", "status"])
@@ -145,7 +148,8 @@ class JsonApiTests(SynchronousTestCase):
         auth = Authenticator(
             backend, clock=lambda: jsonapi_fakes.NOW, limiter=make_limiter(self.clock)
         )
-        self.resource = JsonApiResource(jsonapi_fakes.make_engine(backend=backend), auth)
+        engine = jsonapi_fakes.make_engine(backend=backend, authenticator=auth)
+        self.resource = JsonApiResource(engine)
 
     def post(self, ip: str, *headers: tuple[bytes, bytes]) -> jsonapi_fakes.Answer:
         return jsonapi_fakes.post(self.resource, "/api/status", headers=headers, ip=ip)
@@ -178,8 +182,8 @@ class XmlRpcTests(SynchronousTestCase):
         auth = Authenticator(
             backend, clock=lambda: xmlrpc_fakes.NOW, limiter=make_limiter(self.clock)
         )
-        engine = xmlrpc_fakes.make_engine("24.12", backend)
-        self.resource = XmlRpcResource(engine, auth)
+        engine = xmlrpc_fakes.make_engine("24.12", backend, authenticator=auth)
+        self.resource = XmlRpcResource(engine)
 
     def call(self, ip: str, *params: Any) -> xmlrpc_fakes.Reply:
         request = DummyRequest([b"xmlrpc"])

@@ -17,6 +17,7 @@ from gateway.config import load as load_module
 from gateway.config.errors import ConfigError
 from gateway.config.load import find_config, load_config, parse_config
 from gateway.config.model import ComponentConfig, Config, ListenerConfig
+from gateway.frontends.rest.access import ip_allowed
 
 DEFAULT_CONF = Path(__file__).parents[2] / "conf" / "gateway.yml"
 # "key:" or "- key:" at the start of a line, the key plain or double-quoted
@@ -61,12 +62,13 @@ def test_shipped_config_loads() -> None:
     ]
     assert cfg.modules.mod_http_api is not None
     assert cfg.modules.mod_rest is not None
-    assert cfg.modules.mod_rest.ip_allowed(ipaddress.ip_address("::1"))
-    assert not cfg.modules.mod_rest.ip_allowed(ipaddress.ip_address("192.0.2.1"))
+    assert ip_allowed(cfg.modules.mod_rest, ipaddress.ip_address("::1"))
+    assert not ip_allowed(cfg.modules.mod_rest, ipaddress.ip_address("192.0.2.1"))
     assert cfg.gateway.backend == "embedded"
     assert cfg.gateway.component is not None
     assert cfg.gateway.component.jid == "rest.localhost"
     assert cfg.gateway.component.endpoint() == "tcp:host=127.0.0.1:port=5347"
+    assert cfg.trusted_proxies == ()
 
 
 def test_every_key_of_the_shipped_file_is_commented() -> None:
@@ -93,6 +95,7 @@ def test_minimal_config_takes_defaults() -> None:
     assert cfg.api_permissions is None
     assert cfg.oauth_expire == 4294967
     assert cfg.listen == ()
+    assert cfg.trusted_proxies == ()
     assert cfg.modules.mod_http_api is None and cfg.modules.mod_rest is None
     assert cfg.gateway.api_profile == "24.12"
     assert cfg.gateway.backend == "embedded"
@@ -351,6 +354,49 @@ def test_endpoint_strings_parse_back(
     assert endpoint._interface == str(ip)
 
 
+# --- trusted_proxies ------------------------------------------------------
+
+
+def test_trusted_proxies_list() -> None:
+    """``trusted_proxies`` lists addresses and networks, as in ejabberd; host bits may be set."""
+    cfg = config(f'{MINIMAL}trusted_proxies: ["10.1.2.3/8", "::1", 192.0.2.1]\n')
+    assert cfg.trusted_proxies == (
+        ipaddress.ip_network("10.0.0.0/8"),
+        ipaddress.ip_network("::1/128"),
+        ipaddress.ip_network("192.0.2.1/32"),
+    )
+    assert cfg.warnings == ()
+    assert config(f"{MINIMAL}trusted_proxies: []\n").trusted_proxies == ()
+
+
+def test_trusted_proxies_all_trusts_every_peer_and_warns() -> None:
+    """``trusted_proxies: all`` trusts every IPv4 and IPv6 peer, with a warning that it does."""
+    cfg = config(f"{MINIMAL}trusted_proxies: all\n")
+    assert cfg.trusted_proxies == (
+        ipaddress.ip_network("0.0.0.0/0"),
+        ipaddress.ip_network("::/0"),
+    )
+    (warning,) = cfg.warnings
+    assert warning.startswith("trusted_proxies: every peer is trusted")
+    (listed,) = config(f'{MINIMAL}trusted_proxies: ["::/0"]\n').warnings
+    assert listed == warning
+
+
+@pytest.mark.parametrize(
+    ("value", "path", "message"),
+    [
+        ("everyone", "trusted_proxies", "expected 'all' or a list of addresses or networks"),
+        ("{proxy: 10.0.0.1}", "trusted_proxies", "got a mapping"),
+        ("[10.0.0.1, nowhere]", "trusted_proxies[1]", "invalid IP address or network"),
+    ],
+)
+def test_trusted_proxies_errors(value: str, path: str, message: str) -> None:
+    """A bad ``trusted_proxies`` value is refused with its key path."""
+    err = error(f"{MINIMAL}trusted_proxies: {value}\n")
+    assert err.path == path
+    assert message in err.message
+
+
 # --- modules --------------------------------------------------------------
 
 
@@ -417,7 +463,7 @@ def test_mod_rest_allowed_ips_all_or_empty_means_everyone(value: str) -> None:
     cfg = config(f"{MINIMAL}modules:\n  mod_rest: {{allowed_ips: {value}}}\n")
     assert cfg.modules.mod_rest is not None
     assert cfg.modules.mod_rest.allowed_ips is None
-    assert cfg.modules.mod_rest.ip_allowed(ipaddress.ip_address("192.0.2.1"))
+    assert ip_allowed(cfg.modules.mod_rest, ipaddress.ip_address("192.0.2.1"))
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""reload_config and dump_config on the configuration side (gateway.config.reload, .dump)."""
+"""reload_config and dump_config on the configuration side (gateway.reload, gateway.config.dump)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,14 @@ from gateway.config.dump import dump_yaml
 from gateway.config.errors import ConfigError
 from gateway.config.load import load_config, parse_config
 from gateway.config.model import Config
-from gateway.config.reload import ConfigReloader, restart_needed
+from gateway.config.permissions_parse import permissions_from_config
+from gateway.engine.adapters import standard_adapters
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import Engine
+from gateway.engine.errors import CommandFailed
 from gateway.engine.model import Caller
-from gateway.engine.permissions import Permissions
 from gateway.logs import LogLevelControl
+from gateway.reload import ConfigReloader, restart_needed
 
 SHIPPED = Path(__file__).parents[2] / "conf" / "gateway.yml"
 CATALOGUE = Catalogue.load("24.12")
@@ -59,7 +61,7 @@ class Daemon:
         self.path.write_text(text)
         config = load_config(str(self.path))
         self.levels = LogLevelControl(config.loglevel)
-        self.permissions = Permissions.from_config(config)
+        self.permissions = permissions_from_config(config)
         self.reloader = ConfigReloader(config, levels=self.levels, permissions=self.permissions)
 
     def edit(self, old: str, new: str) -> None:
@@ -87,6 +89,13 @@ def test_restart_needed_names_changed_settings() -> None:
         "gateway.password_digests",
     )
     assert restart_needed(old, parse_config(BASE)) == ()
+
+
+def test_trusted_proxies_wait_for_a_restart() -> None:
+    """trusted_proxies is wired into the listeners at start-up, so a change waits for a restart."""
+    old = parse_config(BASE)
+    new = parse_config(BASE + 'trusted_proxies: ["10.0.0.0/8"]\n')
+    assert restart_needed(old, new) == ("trusted_proxies",)
 
 
 # -- reload -------------------------------------------------------------------------------------
@@ -156,6 +165,27 @@ def test_broken_file_changes_nothing(tmp_path: Path, old: str, new: str) -> None
     assert daemon.reloader.current is before
 
 
+def test_reload_command_reports_the_config_error(tmp_path: Path) -> None:
+    """For reload_config, a file that does not load is a CommandFailed carrying its error text."""
+    daemon = Daemon(tmp_path)
+    daemon.path.write_text(BASE + "oauth_expire: soon\n")
+    with pytest.raises(CommandFailed) as info:
+        daemon.reloader.reload_command()
+    assert info.value.message == (
+        "The configuration was not reloaded: oauth_expire: expected an integer, got 'soon'"
+    )
+    assert daemon.permissions.allows(CALLER, STATUS)
+
+
+def test_reload_command_answers_like_reload(tmp_path: Path) -> None:
+    """A file that loads is applied by reload_command as by reload, naming what waits."""
+    daemon = Daemon(tmp_path)
+    daemon.edit("port: 5280", "port: 6280")
+    daemon.edit("what: [status]", "what: [registered_users]")
+    assert daemon.reloader.reload_command() == ("listen",)
+    assert daemon.permissions.allows(CALLER, USERS)
+
+
 def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
     """A configuration file removed since start-up is reported by name."""
     daemon = Daemon(tmp_path)
@@ -168,7 +198,7 @@ def test_config_without_file_cannot_reload() -> None:
     """A configuration built in code has no file to re-read."""
     config = parse_config(BASE)
     reloader = ConfigReloader(
-        config, levels=LogLevelControl(), permissions=Permissions.from_config(config)
+        config, levels=LogLevelControl(), permissions=permissions_from_config(config)
     )
     with pytest.raises(ConfigError, match="not started from a configuration file"):
         reloader.reload()
@@ -177,11 +207,11 @@ def test_config_without_file_cannot_reload() -> None:
 def test_live_permissions_reach_every_profile() -> None:
     """Engines made for other API profiles share the one permissions object that is replaced."""
     config = parse_config(BASE)
-    live = Permissions.from_config(config)
-    engine = Engine(CATALOGUE, CATALOGUE, None, None, live)  # type: ignore[arg-type]
+    live = permissions_from_config(config)
+    engine = Engine(CATALOGUE, CATALOGUE, None, None, live, standard_adapters())  # type: ignore[arg-type]
     legacy = engine.for_profile(Catalogue.load("23.01"))
     assert legacy.permissions is live
-    live.replace(Permissions.from_config(parse_config("hosts: [localhost]\napi_permissions: {}\n")))
+    live.replace(permissions_from_config(parse_config("hosts: [localhost]\napi_permissions: {}\n")))
     assert not engine.permissions.allows(CALLER, STATUS)
     assert not legacy.permissions.allows(CALLER, STATUS)
     # the access rules mod_rest consults follow as well
@@ -215,6 +245,7 @@ listen:
     custom_headers: {X-Frame-Options: DENY}
   - port: 4560
     module: ejabberd_xmlrpc
+trusted_proxies: ["10.0.0.0/8", "::1"]
 modules:
   mod_http_api: {default_version: "24.06"}
   mod_rest:
@@ -231,7 +262,10 @@ gateway:
   store: "postgresql://gw:secret@db/gateway"
   component: {jid: rest.example.org, secret: s3cret, port: 15347, from: reject}
   ctl_socket: /run/gw.sock
-  limits: {max_body_bytes: 4096, request_timeout: 2.5}
+  limits: {max_body_bytes: 4096, request_timeout: 2.5, max_password_bytes: 64,
+           receive_timeout: 3, idle_timeout: 7, max_connections: 9, shutdown_grace: 0}
+  brute_force: {max_failures: 4, window: 5, ban_time: 6, exempt: ["192.0.2.0/24"]}
+  files_dir: /srv/gw-files
   password_digests: [sha, md5]
 """
 
@@ -258,6 +292,7 @@ def test_dump_spells_out_defaults_and_leaves_ignored_modules_out() -> None:
         "api_permissions",
         "oauth_expire",
         "listen",
+        "trusted_proxies",
         "modules",
         "gateway",
     ]
@@ -268,7 +303,14 @@ def test_dump_spells_out_defaults_and_leaves_ignored_modules_out() -> None:
         "max_body_bytes": 4096,
         "max_xml_depth": 64,
         "request_timeout": 2.5,
+        "max_password_bytes": 64,
+        "receive_timeout": 3.0,
+        "idle_timeout": 7.0,
+        "max_connections": 9,
+        "shutdown_grace": 0.0,
     }
+    assert data["gateway"]["brute_force"]["exempt"] == ["192.0.2.0/24"]
+    assert data["gateway"]["files_dir"] == "/srv/gw-files"
     assert data["gateway"]["component"]["host"] == "127.0.0.1"
     assert data["gateway"]["backend"] == "embedded"
 

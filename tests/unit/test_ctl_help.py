@@ -18,6 +18,7 @@ import pytest
 from twisted.internet.defer import Deferred, succeed
 
 from gateway.backends.interfaces import TokenGrant
+from gateway.engine.adapters import standard_adapters
 from gateway.engine.auth import Authenticator
 from gateway.engine.builtin import GatewayCommands
 from gateway.engine.catalogue import Catalogue
@@ -61,8 +62,10 @@ def _processor(profile: str) -> CtlProcessor:
         backend,
         GatewayCommands(["localhost"], LogLevelControl()),
         _AllowAll(),
+        standard_adapters(),
+        authenticator=Authenticator(backend),
     )
-    return CtlProcessor(engine, Authenticator(backend))
+    return CtlProcessor(engine)
 
 
 def _run(processor: CtlProcessor, argv: list[str]) -> tuple[str, int]:

@@ -11,6 +11,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
 
 from gateway.backends.interfaces import TokenGrant
+from gateway.engine.adapters import standard_adapters
 from gateway.engine.auth import Authenticator
 from gateway.engine.builtin import GatewayCommands
 from gateway.engine.catalogue import Catalogue
@@ -18,6 +19,7 @@ from gateway.engine.dispatch import Engine
 from gateway.engine.errors import CommandFailed, TypedCommandError
 from gateway.engine.model import Caller, CommandDefinition, ResTuple
 from gateway.frontends.ctl.process import CtlProcessor
+from gateway.frontends.ctl.text import output_style
 from gateway.logs import LogLevelControl
 
 ROSTER = [("bob@localhost", "Bob", "both", "none", ["Friends", "Team"])]
@@ -94,8 +96,10 @@ def make(
         backend,
         GatewayCommands(["localhost"], LogLevelControl(), node="gw@test"),
         permissions or FakePermissions(),
+        standard_adapters(),
+        authenticator=Authenticator(backend),
     )
-    return CtlProcessor(engine, Authenticator(backend), **kwargs), backend
+    return CtlProcessor(engine, **kwargs), backend
 
 
 def run(processor: CtlProcessor, *argv: str, ip: Any = None) -> tuple[str, int]:
@@ -272,7 +276,7 @@ class TestCommandLine:
 
     def test_ip_is_passed(self) -> None:
         """The caller's IP and frontend name reach the backend."""
-        processor, backend = make(caller_frontend="mod_rest")
+        processor, backend = make(frontend="mod_rest")
         run(processor, "registered_users", "localhost", ip=IPv4Address("127.0.0.1"))
         caller = backend.calls[0][2]
         assert (caller.frontend, caller.ip) == ("mod_rest", IPv4Address("127.0.0.1"))
@@ -346,7 +350,5 @@ class TestHelp:
 
     def test_styles(self) -> None:
         """The output style follows the profile and ``--version 0``."""
-        processor, _ = make()
-        assert [processor.style(v) for v in (None, 0, 2)] == ["24.12", "24.12-v0", "24.12"]
-        legacy, _ = make("23.01")
-        assert [legacy.style(v) for v in (None, 0)] == ["23.01", "23.01"]
+        assert [output_style("24.12", v) for v in (None, 0, 2)] == ["24.12", "24.12-v0", "24.12"]
+        assert [output_style("23.01", v) for v in (None, 0)] == ["23.01", "23.01"]

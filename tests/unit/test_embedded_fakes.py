@@ -1,35 +1,52 @@
 """Shared bases for the embedded backend tests (this module holds no tests).
 
 Every behaviour test is written once in a mixin and run twice: by a class
-deriving from :class:`SQLiteCase` (an in-memory database) and by one deriving
+deriving from :class:`SQLiteCase` (a file in a temporary directory) and by one deriving
 from :class:`PostgresCase` (a fresh database in the session's throwaway
 cluster, see ``tests/pg.py``; a module with PostgreSQL cases imports its ``postgres`` and
 ``postgres_class`` fixtures).  Commands go through a real
 :class:`~gateway.engine.dispatch.Engine`, so argument names, coercion and
 ``policy: user`` arguments are the engine's own.
+
+:func:`sync_store` is a real store that answers without threads, for
+synchronous tests (the component link's, on a memory reactor).
 """
 
 from __future__ import annotations
 
 import shutil
+import sqlite3
 import tempfile
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, ClassVar
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 import pytest
+from twisted.enterprise import adbapi
 from twisted.internet import reactor
-from twisted.internet.defer import Deferred, ensureDeferred, fail
+from twisted.internet.defer import Deferred, ensureDeferred, fail, succeed
 from twisted.internet.task import Clock
 from twisted.trial import unittest
 
 from gateway.backends.embedded import EmbeddedBackend, Store, open_store
+from gateway.backends.embedded.dialect import Dialect, StoreAddress, parse_dsn, prepare_sqlite_file
+from gateway.backends.embedded.startup import prepare_schema
+from gateway.engine.adapters import standard_adapters
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import Engine
 from gateway.engine.errors import CommandError
 from gateway.engine.model import Caller, CommandCall, CommandDefinition
 from tests.pg import PostgresCluster
 
-__all__ = ["NOW", "EmbeddedCase", "MemoryCase", "Mixin", "PostgresCase", "SQLiteCase"]
+__all__ = [
+    "NOW",
+    "EmbeddedCase",
+    "MemoryCase",
+    "Mixin",
+    "PostgresCase",
+    "SQLiteCase",
+    "SyncPool",
+    "sync_store",
+]
 
 #: the fake clock's start: 2023-11-14T22:13:20Z
 NOW = 1_700_000_000.0
@@ -80,18 +97,21 @@ class EmbeddedCase(unittest.TestCase):
         """Serve the test's store with a backend built with ``options`` (and a new engine)."""
         self.backend = EmbeddedBackend(self.store, self.hosts, self.clock, **options)
         catalogue = Catalogue.load("24.12")
-        self.engine = Engine(catalogue, catalogue, self.backend, _NoGateway(), _AllowAll())
+        self.engine = Engine(
+            catalogue, catalogue, self.backend, _NoGateway(), _AllowAll(), standard_adapters()
+        )
         return self.backend
 
     async def open_store(self) -> Store:
         """Open (another) store on this test's database, closed after the test."""
-        store = await open_store(self.dsn(), reactor)
+        store = open_store(self.dsn(), reactor)
         self.addCleanup(store.close)
         return store
 
     async def call(self, command: str, **args: Any) -> Any:
         """Run ``command`` through the engine; its result value."""
-        result = await self.engine.call(CommandCall(command, tuple(args.items())), ADMIN)
+        call = CommandCall(command, tuple(args.items()), frontend=ADMIN.frontend)
+        result = await self.engine.call(call)
         return result.value
 
     async def fails(self, command: str, **args: Any) -> CommandError:
@@ -146,3 +166,46 @@ if TYPE_CHECKING:
     Mixin = EmbeddedCase
 else:
     Mixin = object
+
+
+class SyncPool:
+    """adbapi's ``runInteraction`` on one SQLite connection, run at once, committed like adbapi.
+
+    A :class:`Store` over it answers without threads, so synchronous tests (the
+    link's, on a memory reactor) run the real store, schema and outbox.
+    """
+
+    def __init__(self, address: StoreAddress) -> None:
+        module, args, kwargs = Dialect(address.engine).pool_args(address, writer=True)
+        options = {k: v for k, v in kwargs.items() if not k.startswith("cp_")}
+        self.connection = sqlite3.connect(*args, **options)
+        Dialect(address.engine).prepare_connection(self.connection, address)
+
+    def runInteraction(  # noqa: N802 - adbapi's name
+        self, interaction: Callable[..., Any], *args: Any, **kw: Any
+    ) -> Deferred[Any]:
+        txn = adbapi.Transaction(self, self.connection)
+        try:
+            result = interaction(txn, *args, **kw)
+        except Exception:
+            self.connection.rollback()
+            return fail()
+        finally:
+            txn.close()
+        self.connection.commit()
+        return succeed(result)
+
+    def close(self) -> None:
+        self.connection.close()
+
+
+def sync_store(path: str) -> Store:
+    """A :class:`Store` on the SQLite file ``path`` with the current schema, answering at once.
+
+    Closing it closes its connection; another ``sync_store(path)`` reopens the file.
+    """
+    address = parse_dsn(f"sqlite:{path}")
+    prepare_sqlite_file(address.target)
+    prepare_schema(address, NOW)
+    pool = cast(adbapi.ConnectionPool, SyncPool(address))
+    return Store(address, Clock(), pool, pool)

@@ -1,23 +1,18 @@
-"""The Authorization header of HTTP frontends (gateway.frontends.http_auth)."""
+"""The HTTP Authorization header (gateway.frontends.http_auth), and the engine checking it."""
 
 from __future__ import annotations
 
 import ipaddress
 from base64 import b64encode
 
-from twisted.internet.defer import ensureDeferred
+from twisted.internet.defer import Deferred
 from twisted.trial.unittest import SynchronousTestCase
 
-from gateway.engine.auth import Authenticator
+from gateway.engine.credentials import NO_CREDENTIALS, Basic, Token, Unreadable
 from gateway.engine.errors import InvalidToken, Unauthorized
 from gateway.engine.model import Caller
-from gateway.frontends.http_auth import (
-    BasicCredentials,
-    BearerToken,
-    authenticate,
-    parse_authorization,
-)
-from tests.unit.test_jsonapi_fakes import NOW, FakeBackend
+from gateway.frontends.http_auth import parse_authorization
+from tests.unit.test_jsonapi_fakes import make_engine
 
 IP = ipaddress.ip_address("192.0.2.1")
 
@@ -29,31 +24,29 @@ def basic(raw: bytes) -> bytes:
 class ParseTests(SynchronousTestCase):
     def test_none(self) -> None:
         """No header: nothing to check (an anonymous caller)."""
-        self.assertIsNone(parse_authorization(None))
+        self.assertEqual(parse_authorization(None), NO_CREDENTIALS)
 
     def test_basic(self) -> None:
         """Basic splits at the first colon, so passwords may contain colons."""
-        self.assertEqual(parse_authorization(basic(b"a@h:p:w")), BasicCredentials("a@h", "p:w"))
-        self.assertEqual(parse_authorization(basic(b"a@h:")), BasicCredentials("a@h", ""))
+        self.assertEqual(parse_authorization(basic(b"a@h:p:w")), Basic("a@h", "p:w"))
+        self.assertEqual(parse_authorization(basic(b"a@h:")), Basic("a@h", ""))
 
     def test_basic_utf8(self) -> None:
         """User names and passwords are UTF-8."""
         found = parse_authorization(basic("é@h:ü".encode()))
-        self.assertEqual(found, BasicCredentials("é@h", "ü"))
+        self.assertEqual(found, Basic("é@h", "ü"))
 
     def test_scheme_case(self) -> None:
         """Scheme names are case-insensitive."""
-        self.assertEqual(parse_authorization(b"bearer tok"), BearerToken("tok"))
-        self.assertEqual(
-            parse_authorization(b"BASIC " + b64encode(b"a@h:p")), BasicCredentials("a@h", "p")
-        )
+        self.assertEqual(parse_authorization(b"bearer tok"), Token("tok"))
+        self.assertEqual(parse_authorization(b"BASIC " + b64encode(b"a@h:p")), Basic("a@h", "p"))
 
     def test_bearer_trimmed(self) -> None:
         """Blanks around a Bearer token are trimmed."""
-        self.assertEqual(parse_authorization(b"Bearer   tok \t"), BearerToken("tok"))
+        self.assertEqual(parse_authorization(b"Bearer   tok \t"), Token("tok"))
 
     def test_invalid(self) -> None:
-        """Other schemes, bad base64, no colon or bad UTF-8 raise Unauthorized."""
+        """Other schemes, bad base64, no colon or bad UTF-8 are unreadable credentials."""
         for value in (
             b"Digest x",
             b"",
@@ -62,22 +55,24 @@ class ParseTests(SynchronousTestCase):
             basic(b"\xff@h:p"),
             b"Bearer \xff",
         ):
-            self.assertRaises(Unauthorized, parse_authorization, value)
+            self.assertEqual(parse_authorization(value), Unreadable())
 
 
 class AuthenticateTests(SynchronousTestCase):
+    """What the engine makes of the credentials a header carries."""
+
     def setUp(self) -> None:
-        self.auth = Authenticator(FakeBackend(), clock=lambda: NOW)
+        self.engine = make_engine()
+
+    def authenticate(self, header: bytes | None) -> Deferred[Caller]:
+        credentials = parse_authorization(header)
+        return self.engine.authenticate(credentials, frontend="mod_http_api", ip=IP, tag="t1")
 
     def run_auth(self, header: bytes | None) -> Caller:
-        return self.successResultOf(
-            ensureDeferred(authenticate(self.auth, header, ip=IP, tag="t1"))
-        )
+        return self.successResultOf(self.authenticate(header))
 
     def fail_auth(self, header: bytes | None) -> Exception:
-        failure = self.failureResultOf(
-            ensureDeferred(authenticate(self.auth, header, ip=IP, tag="t1"))
-        )
+        failure = self.failureResultOf(self.authenticate(header))
         assert isinstance(failure.value, Exception)
         return failure.value
 

@@ -25,14 +25,16 @@ from twisted.web.iweb import IRequest
 from twisted.web.test.requesthelper import DummyRequest
 
 from gateway.backends.interfaces import Backend, TokenGrant
-from gateway.engine.acl import parse_acls
+from gateway.config.acl_parse import parse_acls
+from gateway.config.permissions_parse import parse_api_permissions
+from gateway.engine.adapters import standard_adapters
 from gateway.engine.auth import Authenticator
 from gateway.engine.builtin import GatewayCommands
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import Engine
 from gateway.engine.errors import CommandFailed, TypedCommandError
 from gateway.engine.model import Caller, ResTuple
-from gateway.engine.permissions import Permissions, parse_api_permissions
+from gateway.engine.permissions import Permissions
 from gateway.frontends.jsonapi import JsonApiResource
 from gateway.logs import LogLevelControl
 
@@ -150,15 +152,22 @@ def make_permissions() -> Permissions:
     return Permissions(parse_api_permissions(API_PERMISSIONS), parse_acls(ACL), hosts=["localhost"])
 
 
-def make_engine(profile: str = "24.12", backend: FakeBackend | None = None) -> Engine:
-    """A real engine for ``profile`` over ``backend``."""
+def make_engine(
+    profile: str = "24.12",
+    backend: FakeBackend | None = None,
+    authenticator: Authenticator | None = None,
+) -> Engine:
+    """A real engine for ``profile`` over ``backend``, checking credentials against it."""
+    backend = backend or FakeBackend()
     gateway = GatewayCommands(["localhost"], LogLevelControl(), node=NODE)
     return Engine(
         Catalogue.load(profile),
         Catalogue.load("24.12"),
-        backend or FakeBackend(),
+        backend,
         gateway,
         make_permissions(),
+        standard_adapters(),
+        authenticator=authenticator or Authenticator(backend, clock=lambda: NOW),
     )
 
 
@@ -166,9 +175,7 @@ def make_resource(
     profile: str = "24.12", backend: FakeBackend | None = None, **options: Any
 ) -> JsonApiResource:
     """A ``JsonApiResource`` on a real engine; ``options`` go to its constructor."""
-    backend = backend or FakeBackend()
-    engine = make_engine(profile, backend)
-    return JsonApiResource(engine, Authenticator(backend, clock=lambda: NOW), **options)
+    return JsonApiResource(make_engine(profile, backend), **options)
 
 
 def make_request(

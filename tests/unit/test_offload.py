@@ -30,7 +30,7 @@ from gateway.frontends.xmlrpc.codec import decode_call, encode_response
 from gateway.offload import ThreadOffload, run_inline
 from gateway.xmpp.link import ComponentLink
 from gateway.xmpp.queue import MemoryQueue
-from gateway.xmpp.stanzas import prepare_outbound
+from gateway.xmpp.wire import prepare_outbound
 
 from . import test_jsonapi_fakes as jsonapi
 from . import test_rest_fakes as rest

@@ -128,7 +128,7 @@ class StoreFilesTests(unittest.TestCase):
         self.directory = Path(self.mktemp())
 
     async def _open_and_write(self) -> None:
-        store = await open_store(f"sqlite:{self.directory}/var/gateway.sqlite3", reactor)
+        store = open_store(f"sqlite:{self.directory}/var/gateway.sqlite3", reactor)
         self.addCleanup(store.close)
         await store.write(lambda tx: tx.execute("CREATE TABLE probe (x INTEGER)"))
         var = self.directory / "var"

@@ -1,4 +1,4 @@
-"""api_permissions: parsing and evaluation (gateway.engine.permissions)."""
+"""api_permissions: reading (config.permissions_parse) and evaluation (engine.permissions)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,20 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from gateway.config.acl_parse import parse_access_rules, parse_acls
 from gateway.config.errors import ConfigError
 from gateway.config.load import parse_config
-from gateway.engine.acl import parse_access_rules, parse_acls
+from gateway.config.permissions_parse import (
+    parse_api_permissions,
+    parse_what,
+    permissions_from_config,
+)
 from gateway.engine.model import Caller, CommandDefinition
 from gateway.engine.permissions import (
     ApiPermission,
     Permissions,
     admits_anyone,
     network_frontends,
-    parse_api_permissions,
-    parse_what,
     scope_covers,
 )
 from gateway.engine.types import Param, Type
@@ -404,7 +407,7 @@ def test_access_allows_evaluates_named_rules() -> None:
 
 
 def test_from_config_uses_every_section() -> None:
-    """``Permissions.from_config`` combines acl, access_rules, api_permissions and hosts."""
+    """``permissions_from_config`` combines acl, access_rules, api_permissions and hosts."""
     config = parse_config(
         """
 hosts: [example.org]
@@ -418,7 +421,7 @@ api_permissions:
     what: ["*", "!stop"]
 """
     )
-    perms = Permissions.from_config(config)
+    perms = permissions_from_config(config)
     assert perms.allows(caller(jid="boss@example.org", ip="192.0.2.1"), REGISTER)
     assert not perms.allows(caller(jid="boss@elsewhere.net", ip="192.0.2.1"), REGISTER)
     assert perms.allows(caller(ip="10.1.1.1"), REGISTER)

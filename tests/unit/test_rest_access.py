@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from types import MappingProxyType
 
-from gateway.config.model import AccessCommand
+from gateway.config.model import AccessCommand, RestOptions
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import with_policy_args
 from gateway.engine.model import Caller
-from gateway.frontends.rest.access import access_commands_allow
+from gateway.frontends.rest.access import (
+    ACCESS_COMMANDS,
+    access_commands_allow,
+    access_commands_checks,
+)
 
 CATALOGUE = Catalogue.load("24.12")
 CHANGE_PASSWORD = with_policy_args(CATALOGUE.lookup("change_password"))
@@ -69,3 +73,15 @@ def test_wrong_count_left_to_ctl() -> None:
     """With the wrong number of words nothing can run, so the ctl layer reports the count."""
     entries = (entry("robots", {"change_password"}, user="alice"),)
     assert access_commands_allow(entries, robots_only, ROBOT, CHANGE_PASSWORD, ["bob"])
+
+
+def test_engine_checks_only_with_entries() -> None:
+    """The engine gets a mod_rest check only when access_commands has entries."""
+    assert access_commands_checks(RestOptions(), robots_only) == {}
+    checks = access_commands_checks(
+        RestOptions(access_commands=(entry("robots", {"registered_users"}),)), robots_only
+    )
+    assert list(checks) == ["mod_rest"]
+    (check,) = checks["mod_rest"]
+    assert check(ROBOT, REGISTERED_USERS, ["localhost"]) is None
+    assert check(ALICE, REGISTERED_USERS, ["localhost"]) == ACCESS_COMMANDS

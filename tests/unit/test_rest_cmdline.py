@@ -6,13 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.frontends.rest.cmdline import (
-    AuthPrefix,
-    BadAuthPrefix,
-    split_auth,
-    split_command_line,
-    strip_line_ending,
-)
+from gateway.frontends.rest.cmdline import split_command_line, strip_line_ending
 
 
 def test_mod_rest_example() -> None:
@@ -67,23 +61,6 @@ def test_blank() -> None:
 def test_strip_line_ending(text: str, expected: str) -> None:
     """Exactly one trailing ``\\n`` or ``\\r\\n`` is removed."""
     assert strip_line_ending(text) == expected
-
-
-def test_split_auth() -> None:
-    """A leading ``--auth`` takes the next three words; elsewhere it is just a word."""
-    assert split_auth(["--auth", "u", "h", "p", "status"]) == (
-        AuthPrefix("u", "h", "p"),
-        ["status"],
-    )
-    assert split_auth(["status", "--auth"]) == (None, ["status", "--auth"])
-    assert AuthPrefix("", "", "").anonymous
-    assert not AuthPrefix("u", "", "").anonymous
-
-
-def test_split_auth_short() -> None:
-    """``--auth`` with fewer than three values is refused."""
-    with pytest.raises(BadAuthPrefix):
-        split_auth(["--auth", "u", "h"])
 
 
 @given(st.text())

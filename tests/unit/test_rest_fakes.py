@@ -21,18 +21,22 @@ from twisted.web.iweb import IRequest
 from twisted.web.test.requesthelper import DummyRequest
 
 from gateway.backends.interfaces import Backend, TokenGrant
+from gateway.config.acl_parse import parse_access_rules, parse_acls
 from gateway.config.model import AccessCommand, RestOptions
-from gateway.engine.acl import parse_access_rules, parse_acls
+from gateway.config.permissions_parse import parse_api_permissions
+from gateway.engine.adapters import standard_adapters
 from gateway.engine.auth import Authenticator
 from gateway.engine.builtin import GatewayCommands
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import Engine
 from gateway.engine.errors import CommandError, CommandFailed, Unavailable
 from gateway.engine.model import Caller
-from gateway.engine.permissions import Permissions, parse_api_permissions
+from gateway.engine.permissions import Permissions
 from gateway.frontends.ctl.process import CtlProcessor
 from gateway.frontends.rest import RestResource, StanzaSink
+from gateway.frontends.rest.access import access_commands_checks
 from gateway.logs import LogLevelControl
+from gateway.stanza import Stanza, read_stanza
 from tests.unit import test_jsonapi_fakes as jsonapi_fakes
 
 NODE = "xmpp-gateway@testhost"
@@ -101,20 +105,19 @@ class FakeSink:
     """Records what the resource queues; ``refuse`` makes every call fail with it."""
 
     refuse: CommandError | None = None
-    submitted: list[etree._Element | str] = field(default_factory=list)
+    #: the element of every stanza queued
+    submitted: list[etree._Element] = field(default_factory=list)
     #: (element, timeout, Deferred) for every IQ sent with wait=iq
     iqs: list[tuple[etree._Element, float, Deferred[str]]] = field(default_factory=list)
     cancelled: int = 0
 
-    def submit(self, element: etree._Element | str, *, size: int | None = None) -> Deferred[None]:
+    def submit(self, stanza: Stanza, *, size: int | None = None) -> Deferred[None]:
         if self.refuse is not None:
             return fail(self.refuse)
-        self.submitted.append(element)
+        self.submitted.append(stanza.element)
         return succeed(None)
 
-    def iq(
-        self, element: etree._Element, timeout: float, *, size: int | None = None
-    ) -> Deferred[str]:
+    def iq(self, stanza: Stanza, timeout: float, *, size: int | None = None) -> Deferred[str]:
         if self.refuse is not None:
             return fail(self.refuse)
 
@@ -122,7 +125,7 @@ class FakeSink:
             self.cancelled += 1
 
         pending: Deferred[str] = Deferred(cancel)
-        self.iqs.append((element, timeout, pending))
+        self.iqs.append((stanza.element, timeout, pending))
         return pending
 
 
@@ -147,6 +150,7 @@ class Rig:
     backend: FakeBackend
     sink: FakeSink | None
     clock: Clock
+    engine: Engine
 
 
 def make_resource(
@@ -156,36 +160,41 @@ def make_resource(
     no_sink: bool = False,
     profile: str = "24.12",
     api_permissions: Mapping[str, Any] = API_PERMISSIONS,
+    authenticator: Authenticator | None = None,
     **overrides: Any,
 ) -> Rig:
-    """A ``RestResource`` on a real processor and engine; ``overrides`` go to its constructor."""
+    """A ``RestResource`` on a real processor and engine; ``overrides`` go to its constructor.
+
+    The engine checks credentials with ``authenticator`` (by default one
+    over the fake backend) and holds the options' ``access_commands``, as
+    the service wires it.
+    """
     backend = FakeBackend()
     permissions = make_permissions(api_permissions)
+    options = options or RestOptions()
     engine = Engine(
         Catalogue.load(profile),
         Catalogue.load("24.12"),
         backend,
         GatewayCommands(["localhost"], LogLevelControl(), node=NODE),
         permissions,
+        standard_adapters(),
+        authenticator=authenticator or Authenticator(backend),
+        checks=access_commands_checks(options, permissions.access_allows),
     )
-    authenticator = Authenticator(backend)
-    processor = CtlProcessor(engine, authenticator, caller_frontend="mod_rest")
+    processor = CtlProcessor(engine, frontend="mod_rest")
     clock = Clock()
     chosen = None if no_sink else (sink or FakeSink())
     kwargs: dict[str, Any] = {
         "hosts": ["localhost"],
-        "permissions": permissions,
-        "authenticator": authenticator,
         "max_body_bytes": 4096,
         "max_depth": 8,
         "iq_timeout": 10.0,
         "clock": clock,
     }
     kwargs.update(overrides)
-    resource = RestResource(
-        processor, cast(StanzaSink | None, chosen), options or RestOptions(), **kwargs
-    )
-    return Rig(resource, backend, chosen, clock)
+    resource = RestResource(processor, cast(StanzaSink | None, chosen), options, **kwargs)
+    return Rig(resource, backend, chosen, clock, engine)
 
 
 def make_request(
@@ -257,9 +266,9 @@ class FakeTests(SynchronousTestCase):
     def test_sink_fits(self) -> None:
         """``FakeSink`` provides ``StanzaSink``; a refusing sink fails both calls."""
         sink: StanzaSink = FakeSink(refuse=queue_full())
-        element = etree.fromstring(b"<iq type='get' id='1'/>")
-        self.failureResultOf(sink.submit(element), Unavailable)
-        self.failureResultOf(sink.iq(element, 1.0), Unavailable)
+        stanza = read_stanza(b"<iq type='get' id='1'/>")
+        self.failureResultOf(sink.submit(stanza), Unavailable)
+        self.failureResultOf(sink.iq(stanza, 1.0), Unavailable)
 
     def test_request_helper(self) -> None:
         """``make_request`` places the path below the mount point and sets the peer."""

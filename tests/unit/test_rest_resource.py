@@ -229,6 +229,15 @@ class CommandTests(SynchronousTestCase):
         self.assertEqual(answer.content_type, HTML)
         self.assertEqual(rig.backend.calls, [])
 
+    def test_help_checks_credentials_too(self) -> None:
+        """``help`` runs no command, but wrong ``--auth`` credentials still get 401."""
+        rig = make_resource()
+        answer = post(rig, "--auth admin localhost wrong help status")
+        self.assertEqual((answer.status, answer.text), (401, "Error: Invalid authentication data"))
+        answer = post(rig, "--auth admin localhost secret help status")
+        self.assertEqual(answer.status, 200)
+        self.assertTrue(answer.text.startswith("  Command Name: status"), answer.text)
+
     def test_auth_without_values(self) -> None:
         """``--auth`` with fewer than three values is a 400 saying what it takes."""
         rig = make_resource()

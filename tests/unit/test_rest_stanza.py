@@ -13,11 +13,10 @@ from gateway.frontends.rest.stanza import (
     NotAStanza,
     Refused,
     Rejected,
-    Stanza,
     check_policy,
-    normalise_jid,
     parse_stanza,
 )
+from gateway.stanza import Stanza
 
 
 def parse(body: str, max_depth: int = 16) -> Stanza:
@@ -120,14 +119,6 @@ def test_policy() -> None:
         check_policy(stanza, ["a@localhost"], None)
     with pytest.raises(Rejected, match="allowed_stanza_types"):
         check_policy(stanza, None, ["iq", "presence"])
-
-
-def test_normalise_jid() -> None:
-    """JIDs are stringprepped; invalid ones (empty labels, over-long parts) raise ``ValueError``."""
-    assert normalise_jid("Alice@Example.COM/Res") == "alice@example.com/Res"
-    for bad in ("", "a b@c", "a@", "a@b..c", "a@.", "a" * 1024 + "@c", "a@" + "c" * 5000):
-        with pytest.raises(ValueError):
-            normalise_jid(bad)
 
 
 @given(st.binary(max_size=300))

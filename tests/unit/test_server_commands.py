@@ -14,7 +14,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.task import Clock
 from twisted.logger import capturedLogs, formatEvent
 
-from gateway.config.errors import ConfigError
+from gateway.engine.adapters import standard_adapters
 from gateway.engine.caches import CacheRegistry
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import Engine
@@ -132,11 +132,12 @@ def test_stats_through_the_engine(clock: Clock) -> None:
     """The engine routes stats to this executor, which answers uptime and delegates the rest."""
     store = Store({"registeredusers": 3})
     catalogue = Catalogue.load("24.12")
-    engine = Engine(catalogue, catalogue, store, ServerCommands(store, clock), AllowAll())
+    commands = ServerCommands(store, clock)
+    engine = Engine(catalogue, catalogue, store, commands, AllowAll(), standard_adapters())
     clock.advance(5)
     values = []
     for name in ("uptimeseconds", "registeredusers"):
-        d = engine.call(CommandCall("stats", (("name", name),)), CALLER)
+        d = engine.call(CommandCall("stats", (("name", name),), frontend=CALLER.frontend))
         d.addCallback(lambda result: values.append(result.value))
     assert values == [5, 3]
 
@@ -250,17 +251,15 @@ def test_reload_success(clock: Clock) -> None:
     assert calls == [True]
 
 
-def test_reload_failure_reports_the_config_error(clock: Clock) -> None:
-    """A file that does not load is a CommandFailed carrying the ConfigError text."""
+def test_reload_failure_is_the_answer(clock: Clock) -> None:
+    """The CommandFailed a reload raises (a file that does not load) is the command's answer."""
 
     def reload() -> Sequence[str]:
-        raise ConfigError("expected an integer, got 'soon'", "oauth_expire")
+        raise CommandFailed("The configuration was not reloaded: oauth_expire: bad")
 
     error = error_of(ServerCommands(Store(), clock, reload=reload), "reload_config")
     assert isinstance(error, CommandFailed)
-    assert error.message == (
-        "The configuration was not reloaded: oauth_expire: expected an integer, got 'soon'"
-    )
+    assert error.message == "The configuration was not reloaded: oauth_expire: bad"
 
 
 # -- dump_config ---------------------------------------------------------------------------------

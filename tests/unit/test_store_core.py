@@ -19,7 +19,8 @@ from gateway.backends.embedded.migrations import (
     schema_steps,
     split_statements,
 )
-from gateway.backends.embedded.store import Tx, open_store
+from gateway.backends.embedded.startup import open_store
+from gateway.backends.embedded.store import Tx
 from tests.pg import postgres, postgres_class  # noqa: F401 - fixtures used by PostgresCase
 from tests.unit.test_embedded_fakes import (
     NOW,
@@ -192,6 +193,7 @@ class StoreTests(Mixin):
 
 #: tables that upgrade-v2.sql and later add, newest and children first (their indexes go too)
 V2_TABLES = (
+    "xmpp_outbound_seq", "xmpp_outbound",
     "password_digests",
     "muc_nicks", "muc_subscribers", "muc_affiliations", "muc_room_options", "muc_rooms",
     "srg_members", "srg_displayed", "srg_groups",
@@ -205,6 +207,8 @@ def _back_to_v1(tx: Tx) -> None:
 
 
 def _back_to_v2(tx: Tx) -> None:
+    tx.execute("DROP TABLE xmpp_outbound_seq")
+    tx.execute("DROP TABLE xmpp_outbound")
     tx.execute("DROP INDEX muc_affiliations_jid")
     tx.execute("DROP INDEX muc_nicks_jid")
     tx.execute("DROP TABLE password_digests")
@@ -275,12 +279,12 @@ class TestStorePostgres(ReopenTests, StoreTests, PostgresCase):
 
 
 class TestOpenFailures(unittest.TestCase):
-    async def test_unreachable_postgresql_fails(self) -> None:
+    def test_unreachable_postgresql_fails(self) -> None:
         """A PostgreSQL DSN that cannot be reached fails the open with the driver's error."""
         with pytest.raises(Exception, match="(?i)connect|refused"):
-            await open_store("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", reactor)
+            open_store("postgresql://nobody@127.0.0.1:1/none?connect_timeout=2", reactor)
 
-    async def test_bad_dsn_fails(self) -> None:
+    def test_bad_dsn_fails(self) -> None:
         """A malformed DSN fails the open with ValueError before touching anything."""
         with pytest.raises(ValueError):
-            await open_store("oracle://x", reactor)
+            open_store("oracle://x", reactor)

@@ -34,7 +34,7 @@ WRITER = textwrap.dedent(
     from gateway.backends.embedded import EmbeddedBackend, open_store
 
     async def burst(reactor):
-        store = await open_store(sys.argv[1], reactor)
+        store = open_store(sys.argv[1], reactor)
         backend = EmbeddedBackend(store, ["localhost"], reactor)
         n = 0
         while True:

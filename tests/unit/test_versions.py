@@ -17,10 +17,7 @@ from gateway.engine.types import Param, Type
 from gateway.engine.versions import (
     IDENTITY,
     Adapter,
-    adapter_for,
-    has_adapter,
-    register_adapter,
-    unregister_adapter,
+    AdapterRegistry,
     version_from_release,
 )
 
@@ -117,26 +114,35 @@ def test_version_from_release_rejects_nonsense(value: Any) -> None:
 
 def test_same_signature_gets_identity() -> None:
     """An old definition shaped like the newest needs no registered adapter."""
-    assert adapter_for("test", definition(0, "x"), definition(2, "x")) is IDENTITY
+    registry = AdapterRegistry()
+    assert registry.adapter_for("test", definition(0, "x"), definition(2, "x")) is IDENTITY
 
 
 def test_changed_signature_without_adapter_has_none() -> None:
     """An old definition shaped differently has no adapter until one is registered."""
-    assert adapter_for("test", definition(0, "x"), definition(2, "y")) is None
-    assert adapter_for("test", definition(0, "x"), definition(2, "x", result=NUMBER)) is None
+    registry = AdapterRegistry()
+    assert registry.adapter_for("test", definition(0, "x"), definition(2, "y")) is None
+    newest = definition(2, "x", result=NUMBER)
+    assert registry.adapter_for("test", definition(0, "x"), newest) is None
 
 
 def test_registered_adapter_wins() -> None:
     """A registered adapter is used, even where the identity would also fit."""
-    register_adapter("test", "probe", 0, result=str.upper)
-    try:
-        assert has_adapter("test", "probe", 0)
-        found = adapter_for("test", definition(0, "x"), definition(2, "x"))
-        assert found is not None and found is not IDENTITY
-        assert found.result("ok") == "OK"
-    finally:
-        unregister_adapter("test", "probe", 0)
-    assert not has_adapter("test", "probe", 0)
+    registry = AdapterRegistry()
+    assert not registry.has("test", "probe", 0)
+    registry.register("test", "probe", 0, result=str.upper)
+    assert registry.has("test", "probe", 0)
+    assert registry.keys() == {("test", "probe", 0)}
+    found = registry.adapter_for("test", definition(0, "x"), definition(2, "x"))
+    assert found is not None and found is not IDENTITY
+    assert found.result("ok") == "OK"
+
+
+def test_registries_are_apart() -> None:
+    """What one registry holds, another does not: an engine only knows the one it was given."""
+    one, other = AdapterRegistry(), AdapterRegistry()
+    one.register("test", "probe", 0, result=str.upper)
+    assert other.adapter_for("test", definition(0, "x"), definition(2, "y")) is None
 
 
 def _fired(deferred: Deferred[Any]) -> Any:
@@ -213,9 +219,12 @@ class _Allow:
         return True
 
 
-def _engine(profile_catalogue: Catalogue, canonical: Catalogue) -> tuple[Engine, _Recorder]:
+def _engine(
+    profile_catalogue: Catalogue, canonical: Catalogue, adapters: AdapterRegistry | None = None
+) -> tuple[Engine, _Recorder]:
     backend = _Recorder()
-    return Engine(profile_catalogue, canonical, backend, _Nothing(), _Allow()), backend
+    registry = adapters if adapters is not None else AdapterRegistry()
+    return Engine(profile_catalogue, canonical, backend, _Nothing(), _Allow(), registry), backend
 
 
 def test_engine_refuses_an_old_version_without_adapter() -> None:
@@ -224,7 +233,7 @@ def test_engine_refuses_an_old_version_without_adapter() -> None:
     new = Catalogue("24.12", [definition(0, "x"), definition(1, "y")])
     engine, backend = _engine(old, new)
     with pytest.raises(NotSupported):
-        _fired(engine.call(CommandCall("probe", (("x", "v"),), 0), Caller("mod_http_api")))
+        _fired(engine.call(CommandCall("probe", (("x", "v"),), 0, frontend="mod_http_api")))
     assert backend.calls == []
 
 
@@ -232,14 +241,12 @@ def test_engine_uses_a_registered_adapter() -> None:
     """The engine looks the adapter up by profile, name and version and applies it."""
     old = Catalogue("test", [definition(0, "x")])
     new = Catalogue("24.12", [definition(0, "x"), definition(1, "y")])
-    engine, backend = _engine(old, new)
-    register_adapter("test", "probe", 0, args=lambda a: {"y": a["x"]}, result=str.upper)
-    try:
-        result: Result = _fired(
-            engine.call(CommandCall("probe", (("x", "v"),), 0), Caller("mod_http_api"))
-        )
-    finally:
-        unregister_adapter("test", "probe", 0)
+    adapters = AdapterRegistry()
+    adapters.register("test", "probe", 0, args=lambda a: {"y": a["x"]}, result=str.upper)
+    engine, backend = _engine(old, new, adapters)
+    result: Result = _fired(
+        engine.call(CommandCall("probe", (("x", "v"),), 0, frontend="mod_http_api"))
+    )
     assert backend.calls == [("probe", {"y": "v"})]
     assert result.value == "DONE"
     assert result.definition.version == 0

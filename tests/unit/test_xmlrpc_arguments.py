@@ -7,8 +7,10 @@ from typing import Any
 import pytest
 
 from gateway.engine.catalogue import Catalogue
+from gateway.engine.coercion import coerce_args
 from gateway.engine.dispatch import with_policy_args
-from gateway.frontends.xmlrpc.arguments import rename_like_ejabberd, typed_arguments
+from gateway.engine.errors import ArgumentError
+from gateway.frontends.xmlrpc.arguments import OPTIONS, ArgumentStruct, rename_like_ejabberd
 from gateway.frontends.xmlrpc.faults import Fault
 from gateway.frontends.xmlrpc.values import Struct, Value
 from tests.unit.test_xmlrpc_fakes import (
@@ -24,9 +26,14 @@ from tests.unit.test_xmlrpc_fakes import (
 
 
 def typed(profile: str, command: str, struct: Struct, catalogue: Catalogue | None = None) -> Any:
+    """The struct read and coerced as the engine does it for XML-RPC; a Fault when refused."""
     catalogue = catalogue or Catalogue.load(profile)
     definition = with_policy_args(catalogue.newest(command))
-    return typed_arguments(definition, struct, legacy=profile == "23.01")
+    arguments = ArgumentStruct(struct, legacy=profile == "23.01")
+    try:
+        return coerce_args(definition, arguments.pairs(definition), OPTIONS)
+    except ArgumentError as e:
+        raise arguments.fault(e) from None
 
 
 def fault_of(profile: str, command: str, struct: Struct, catalogue: Catalogue | None = None) -> str:

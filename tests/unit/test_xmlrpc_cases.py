@@ -306,6 +306,14 @@ def test_case_32_debug_methods_after_auth() -> None:
     assert call(resource, "echothis", ADMIN, [1, "two"]).loads() == [1, "two"]
 
 
+def test_debug_method_checks_credentials() -> None:
+    """A debug method with a wrong auth struct is fault -118, as ejabberd authenticates first."""
+    resource, _ = make_resource()
+    wrong = {"user": "admin", "server": "localhost", "password": "nope"}
+    fault = call(resource, "echothis", wrong, "hi").fault()
+    assert fault.faultString == "Error -118\nInvalid authentication data"
+
+
 def test_case_32_multhis_with_text_is_a_fault() -> None:
     """§1.4: ``multhis`` on non-numbers is fault -118 (ejabberd crashes and drops the line)."""
     resource, _ = make_resource()

@@ -18,6 +18,7 @@ from twisted.web.iweb import IRequest
 from twisted.web.test.requesthelper import DummyRequest
 
 from gateway.backends.interfaces import TokenGrant
+from gateway.engine.adapters import standard_adapters
 from gateway.engine.auth import Authenticator
 from gateway.engine.builtin import GatewayCommands
 from gateway.engine.catalogue import Catalogue, definition_from_row
@@ -122,7 +123,12 @@ class FakePermissions:
         return caller.jid == "admin@localhost" or definition.name in self.OPEN
 
 
-def make_engine(profile: str, backend: FakeBackend, catalogue: Catalogue | None = None) -> Engine:
+def make_engine(
+    profile: str,
+    backend: FakeBackend,
+    catalogue: Catalogue | None = None,
+    authenticator: Authenticator | None = None,
+) -> Engine:
     canonical = catalogue if catalogue is not None else Catalogue.load("24.12")
     return Engine(
         catalogue if catalogue is not None else Catalogue.load(profile),
@@ -130,6 +136,8 @@ def make_engine(profile: str, backend: FakeBackend, catalogue: Catalogue | None 
         backend,
         GatewayCommands(["localhost"], LogLevelControl(), node=NODE),
         FakePermissions(),
+        standard_adapters(),
+        authenticator=authenticator or Authenticator(backend, clock=lambda: NOW),
     )
 
 
@@ -141,7 +149,7 @@ def make_resource(
 ) -> tuple[XmlRpcResource, FakeBackend]:
     backend = backend if backend is not None else FakeBackend()
     engine = make_engine(profile, backend, catalogue)
-    return XmlRpcResource(engine, Authenticator(backend, clock=lambda: NOW), **options), backend
+    return XmlRpcResource(engine, **options), backend
 
 
 def shape_catalogue(profile: str) -> Catalogue:

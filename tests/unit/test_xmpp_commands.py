@@ -13,6 +13,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from gateway.backends.interfaces import Executor
 from gateway.engine.errors import CommandFailed, Unavailable
 from gateway.engine.model import Caller
+from gateway.stanza import Stanza
 from gateway.xmpp.commands import NS_CONFERENCE, StanzaCommands
 
 CALLER = Caller(frontend="mod_http_api")
@@ -25,12 +26,14 @@ class RecordingLink:
 
     def __init__(self, capacity: int = 100) -> None:
         self.submitted: list[etree._Element] = []
+        self.stanzas: list[Stanza] = []
         self.capacity = capacity
 
-    def submit(self, element: etree._Element) -> Deferred[None]:
+    def submit(self, stanza: Stanza) -> Deferred[None]:
         if len(self.submitted) >= self.capacity:
             return fail(Unavailable("the XMPP outbound queue is full (1 stanzas)"))
-        self.submitted.append(element)
+        self.submitted.append(stanza.element)
+        self.stanzas.append(stanza)
         return succeed(None)
 
 
@@ -180,6 +183,17 @@ class StanzaCommandsTests(SynchronousTestCase):
             "no 'to'",
             self.fails("send_stanza_c2s", user="a", host="h", resource="r", stanza="<message/>"),
         )
+
+    def test_stanzas_handed_over_checked(self) -> None:
+        """The link gets each stanza with its kind and prepared addresses, nothing left to check."""
+        to = {"to": "User1@LocalHost/Phone"}
+        self.run_command("send_stanza", **{"from": "Admin@LocalHost"}, **to, stanza="<presence/>")
+        [stanza] = self.link.stanzas
+        self.assertEqual(
+            (stanza.kind, stanza.type, stanza.to, stanza.sender),
+            ("presence", None, "user1@localhost/Phone", "admin@localhost"),
+        )
+        self.assertEqual(stanza.element.get("from"), "admin@localhost")
 
     def test_send_direct_invitation(self) -> None:
         """One XEP-0249 invitation per user, from the room, carrying password and reason."""

@@ -9,13 +9,10 @@ connection, reads what the link wrote as domish elements and feeds answers.
 from __future__ import annotations
 
 import shutil
-import sqlite3
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.error import ConnectionDone, ConnectionRefusedError
 from twisted.internet.testing import EventLoggingObserver, MemoryReactorClock, StringTransport
 from twisted.logger import globalLogPublisher
@@ -169,33 +166,6 @@ def stanzas(elements: list[domish.Element]) -> list[domish.Element]:
 
 def bodies(elements: list[domish.Element]) -> list[str]:
     return [str(e.body) for e in stanzas(elements) if e.body is not None]
-
-
-class SyncPool:
-    """``runInteraction`` on one sqlite3 connection, run at once, committed like adbapi.
-
-    Lets the link tests use :class:`~gateway.xmpp.queue.SqlQueue` without threads.
-    """
-
-    def __init__(self, path: str) -> None:
-        self.connection = sqlite3.connect(path)
-
-    def runInteraction(  # noqa: N802 - adbapi's name
-        self, interaction: Callable[..., Any], *args: Any, **kw: Any
-    ) -> Deferred[Any]:
-        cursor = self.connection.cursor()
-        try:
-            result = interaction(cursor, *args, **kw)
-        except Exception:
-            self.connection.rollback()
-            return fail()
-        finally:
-            cursor.close()
-        self.connection.commit()
-        return succeed(result)
-
-    def close(self) -> None:
-        self.connection.close()
 
 
 class FakeServerTests(SynchronousTestCase):

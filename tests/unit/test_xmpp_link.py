@@ -12,15 +12,17 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.logger import LogLevel, formatEvent
 from twisted.trial.unittest import SynchronousTestCase
 
+from gateway.backends.embedded.outbox import StoreOutbox
+from gateway.backends.interfaces import OutboundQueue
 from gateway.engine.errors import BadRequest, Unavailable
+from gateway.stanza import FromRefused, InvalidStanza
 from gateway.xmpp.link import NOT_CONFIGURED, ComponentLink, health_check, server_domain_of
-from gateway.xmpp.queue import MemoryQueue, OutboundQueue, SqlQueue
-from gateway.xmpp.stanzas import FromRefused, InvalidStanza
+from gateway.xmpp.queue import MemoryQueue
 
+from .test_embedded_fakes import sync_store
 from .test_xmpp_fakes import (
     COMPONENT,
     FakeServer,
-    SyncPool,
     bodies,
     capture_log,
     component_config,
@@ -421,12 +423,11 @@ class DeliveryTests(LinkTestCase):
         self.assertEqual(bodies(connection.read()), ["x"])
         self.assertEqual(link.state().queued, 1)
 
-    def test_restart_persistence_with_sql_queue(self) -> None:
-        """Stanzas stored by one link in SqlQueue are sent by a new link after a restart."""
+    def test_restart_persistence_with_store_outbox(self) -> None:
+        """Stanzas one link stored in the store's outbox are sent by a new link after a restart."""
         path = str(temp_dir(self) / "queue.sqlite3")
-        pool = SyncPool(path)
-        self.successResultOf(pool.runInteraction(SqlQueue.create_table))
-        first = self.make_link(queue=SqlQueue(pool))
+        store = sync_store(path)
+        first = self.make_link(queue=StoreOutbox(store))
         connection, _ = self.server.connect()
         self.submit(first, message("confirmed"))
         connection.answer_pings(connection.read())
@@ -434,17 +435,17 @@ class DeliveryTests(LinkTestCase):
         connection.read()
         first.stopService()
         connection.drop()
-        pool.close()
+        store.close()
 
-        pool = SyncPool(path)
-        self.addCleanup(pool.close)
-        second = self.make_link(queue=SqlQueue(pool))
+        store = sync_store(path)
+        self.addCleanup(store.close)
+        second = self.make_link(queue=StoreOutbox(store))
         self.assertEqual(second.state().queued, 1)
         self.submit(second, message("after restart"))
         connection, sent = self.server.connect()
         self.assertEqual(bodies(sent), ["unconfirmed", "after restart"])
         connection.answer_pings(sent)
-        self.assertEqual(self.successResultOf(SqlQueue(pool).count()), 0)
+        self.assertEqual(self.successResultOf(StoreOutbox(store).count()), 0)
 
 
 class FromPolicyTests(LinkTestCase):
@@ -687,11 +688,11 @@ class PoisonStanzaTests(LinkTestCase):
         """After invalid-from the foreign-from stanza is dropped and later stanzas are sent."""
         self.check_jam_cleared(self.make_link(), self.queue)
 
-    def test_jam_cleared_with_sql_queue(self) -> None:
-        """The poison stanza leaves a SqlQueue too, and stays gone after a restart."""
-        pool = SyncPool(str(temp_dir(self) / "queue.sqlite3"))
-        self.addCleanup(pool.close)
-        queue = SqlQueue(pool)
+    def test_jam_cleared_with_store_outbox(self) -> None:
+        """The poison stanza leaves the store's outbox too, and stays gone after the reconnect."""
+        store = sync_store(str(temp_dir(self) / "queue.sqlite3"))
+        self.addCleanup(store.close)
+        queue = StoreOutbox(store)
         self.check_jam_cleared(self.make_link(queue=queue), queue)
 
     def test_one_stanza_per_error(self) -> None:

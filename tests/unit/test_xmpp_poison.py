@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gateway.xmpp.poison import BLAMED_CONDITIONS, advice, find_culprit
-from gateway.xmpp.stanzas import prepare_outbound
+from gateway.xmpp.wire import prepare_outbound
 
 COMPONENT = "rest.localhost"
 

@@ -29,6 +29,7 @@ from gateway.engine.errors import CommandError, NotSupported, Unavailable
 from gateway.engine.files import FilesDir
 from gateway.engine.identifiers import DEFAULT_MAX_PASSWORD_BYTES
 from gateway.engine.model import Caller, ResTuple
+from gateway.engine.names import CURRENT_PROFILE
 
 __all__ = ["FILE_COMMANDS", "HANDLERS", "EmbeddedBackend"]
 
@@ -54,7 +55,7 @@ FILE_COMMANDS = frozenset(
 
 
 def _default_scopes() -> frozenset[str]:
-    return oauth.BASE_SCOPES | frozenset(Catalogue.load("24.12").names())
+    return oauth.BASE_SCOPES | frozenset(Catalogue.load(CURRENT_PROFILE).names())
 
 
 def _store_down(error: BaseException) -> bool:

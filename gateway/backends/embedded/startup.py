@@ -1,8 +1,10 @@
-"""Open the store synchronously while the daemon starts.
+"""Opening the embedded store: the one way in, for the daemon, gateway-extauth and tests.
 
-The daemon prepares the schema before the reactor runs, so a database that
-cannot be reached or migrated stops start-up with one clear message and a
-non-zero exit, instead of a daemon that listens but cannot answer.
+The schema is created or upgraded synchronously, over a plain DB-API
+connection, before any pool exists: the daemon does it before the reactor
+runs, so a database that cannot be reached or migrated stops start-up with
+one clear message and a non-zero exit, instead of a daemon that listens but
+cannot answer.  The pools start with the reactor (after twistd has forked).
 """
 
 from __future__ import annotations
@@ -19,7 +21,19 @@ if TYPE_CHECKING:
     from gateway.config.model import Config
     from gateway.engine.files import FilesDir
 
-__all__ = ["open_embedded", "open_store_sync", "prepare_schema"]
+__all__ = ["open_embedded", "open_store", "prepare_schema"]
+
+
+def _migrate_connection(connection: Any, dialect: Dialect, now: float) -> None:
+    """Bring the schema behind ``connection`` up to date in one transaction."""
+    cursor = connection.cursor()
+    dialect.begin(cursor, write=True)
+    try:
+        migrate(Tx(cursor, dialect), now)
+    except BaseException:
+        connection.rollback()
+        raise
+    connection.commit()
 
 
 def prepare_schema(address: StoreAddress, now: float) -> None:
@@ -30,32 +44,37 @@ def prepare_schema(address: StoreAddress, now: float) -> None:
     connection = importlib.import_module(module).connect(*args, **options)
     try:
         dialect.prepare_connection(connection, address)
-        cursor = connection.cursor()
-        dialect.begin(cursor, write=True)
-        try:
-            migrate(Tx(cursor, dialect), now)
-        except BaseException:
-            connection.rollback()
-            raise
-        connection.commit()
+        _migrate_connection(connection, dialect, now)
     finally:
         connection.close()
 
 
-def open_store_sync(dsn: str, reactor: Any) -> Store:
-    """A :class:`Store` whose schema is ready; its pools start with the reactor.
+def open_store(dsn: str, reactor: Any) -> Store:
+    """A :class:`Store` on ``dsn`` whose schema is ready; its pools start with the reactor.
 
-    Raises the driver's error (or :class:`ValueError` for a bad ``dsn``) when
-    the database cannot be reached or migrated.
+    ``dsn`` is ``sqlite:PATH`` (the file and its directory are created
+    owner-only), ``sqlite::memory:`` or a ``postgresql://`` connection string.
+
+    Raises:
+        ValueError: for a malformed ``dsn``, before anything is touched.
+        SchemaError: when the store was written by a newer gateway.
+        Exception: the driver's error when the database cannot be reached or migrated.
     """
     address = parse_dsn(dsn)
+    now = reactor.seconds()
     if address.in_memory:
-        raise ValueError(
-            "an in-memory store only lives inside one process; use a file or PostgreSQL"
+        # the database lives inside the pool's one connection: migrate it there
+        dialect = Dialect(address.engine)
+        pool = connection_pool(
+            address,
+            reactor,
+            writer=True,
+            on_connect=lambda connection: _migrate_connection(connection, dialect, now),
         )
+        return Store(address, reactor, pool, pool)
     if address.engine == "sqlite":
         prepare_sqlite_file(address.target)
-    prepare_schema(address, reactor.seconds())
+    prepare_schema(address, now)
     writer = connection_pool(address, reactor, writer=True)
     reader = connection_pool(address, reactor, writer=False)
     return Store(address, reactor, writer, reader)
@@ -71,11 +90,16 @@ def open_embedded(
 
     Raises:
         SystemExit: with ``"<program>: cannot open the store …"`` when the
-            database cannot be reached or migrated.
+            database cannot be reached or migrated, or is in memory (which
+            gateway-extauth, another process, could never see).
     """
     where = config.gateway.store
     try:
-        store = open_store_sync(where, reactor)
+        if parse_dsn(where).in_memory:
+            raise ValueError(
+                "an in-memory store only lives inside one process; use a file or PostgreSQL"
+            )
+        store = open_store(where, reactor)
     except Exception as e:
         raise SystemExit(f"{program}: cannot open the store {where}: {e}") from None
     backend = EmbeddedBackend(

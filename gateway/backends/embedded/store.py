@@ -1,10 +1,10 @@
 """The embedded SQL store: transactions on a thread pool, answered as Deferreds.
 
-:func:`open_store` connects to SQLite or PostgreSQL, brings the schema up to
-date and returns a :class:`Store`.  Callers hand the store a plain function
-that takes a :class:`Tx`; it runs in a pool thread inside one transaction
-(committed when the function returns, rolled back when it raises) and its
-return value fires the Deferred.
+:func:`~gateway.backends.embedded.startup.open_store` connects to SQLite or
+PostgreSQL, brings the schema up to date and returns a :class:`Store`.
+Callers hand the store a plain function that takes a :class:`Tx`; it runs in
+a pool thread inside one transaction (committed when the function returns,
+rolled back when it raises) and its return value fires the Deferred.
 
 SQLite: one connection does every write, so writes from this process are
 serialised without lock contention; reads use a few more connections, which
@@ -21,19 +21,13 @@ from typing import Any, TypeVar
 
 from twisted.enterprise import adbapi
 from twisted.internet.defer import Deferred, ensureDeferred
-from twisted.internet.interfaces import IReactorCore, IReactorThreads, IReactorTime
 from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
 
-from gateway.backends.embedded.dialect import (
-    Dialect,
-    StoreAddress,
-    parse_dsn,
-    prepare_sqlite_file,
-)
+from gateway.backends.embedded.dialect import Dialect, StoreAddress
 
-__all__ = ["Row", "Store", "Tx", "connection_pool", "open_store"]
+__all__ = ["Row", "Store", "Tx", "connection_pool"]
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -88,7 +82,8 @@ class Tx:
 class Store:
     """Runs functions against the database inside transactions.
 
-    Use :func:`open_store` rather than building one directly.
+    Use :func:`~gateway.backends.embedded.startup.open_store` rather than
+    building one directly.
     """
 
     def __init__(
@@ -152,48 +147,23 @@ class Store:
             self._reader.close()
 
 
-def connection_pool(address: StoreAddress, reactor: Any, *, writer: bool) -> adbapi.ConnectionPool:
-    """The writer's (one connection for SQLite) or the readers' pool for ``address``."""
+def connection_pool(
+    address: StoreAddress,
+    reactor: Any,
+    *,
+    writer: bool,
+    on_connect: Callable[[Any], None] | None = None,
+) -> adbapi.ConnectionPool:
+    """The writer's (one connection for SQLite) or the readers' pool for ``address``.
+
+    ``on_connect(connection)`` runs after the dialect's settings on each new connection.
+    """
     dialect = Dialect(address.engine)
     module, args, kwargs = dialect.pool_args(address, writer=writer)
-    return adbapi.ConnectionPool(
-        module,
-        *args,
-        cp_reactor=reactor,
-        cp_openfun=lambda conn: dialect.prepare_connection(conn, address),
-        **kwargs,
-    )
 
+    def prepare(connection: Any) -> None:
+        dialect.prepare_connection(connection, address)
+        if on_connect is not None:
+            on_connect(connection)
 
-def open_store(
-    dsn: str, reactor: IReactorCore | IReactorThreads | IReactorTime | Any
-) -> Deferred[Store]:
-    """Connect to ``dsn`` and bring its schema up to date.
-
-    ``dsn`` is ``sqlite:PATH`` (the file and its directory are created),
-    ``sqlite::memory:`` or a ``postgresql://`` connection string.
-
-    Fails with :class:`ValueError` for a malformed ``dsn`` and with the
-    driver's error when the database cannot be reached or migrated.
-    """
-    return ensureDeferred(_open(dsn, reactor))
-
-
-async def _open(dsn: str, reactor: Any) -> Store:
-    from gateway.backends.embedded.migrations import migrate
-
-    address = parse_dsn(dsn)
-    if address.engine == "sqlite" and not address.in_memory:
-        prepare_sqlite_file(address.target)
-    writer = connection_pool(address, reactor, writer=True)
-    reader = writer if address.in_memory else connection_pool(address, reactor, writer=False)
-    store = Store(address, reactor, writer, reader)
-    writer.start()
-    reader.start()
-    try:
-        now = reactor.seconds()
-        await store.write(lambda tx: migrate(tx, now))
-    except BaseException:
-        store.close()
-        raise
-    return store
+    return adbapi.ConnectionPool(module, *args, cp_reactor=reactor, cp_openfun=prepare, **kwargs)

@@ -1,7 +1,8 @@
 """The ejabberdctl dialect: command lines in, text and an exit status out.
 
-:mod:`.text` formats results, errors and help; :mod:`.args` reads the
-positional arguments; :mod:`.process` runs a whole command line; and
+:mod:`.text` formats results, errors and help; :mod:`.options` reads
+``--version`` and ``--auth``; :mod:`.args` reads the positional arguments;
+:mod:`.process` runs a whole command line through the engine; and
 :mod:`.server` serves the local control socket ``gatewayctl`` talks to.
 """
 
@@ -13,7 +14,7 @@ from gateway.frontends.ctl.text import (
     format_error,
     format_help,
     format_result,
-    style_for_profile,
+    output_style,
 )
 
 __all__ = [
@@ -25,6 +26,6 @@ __all__ = [
     "format_error",
     "format_help",
     "format_result",
+    "output_style",
     "parse_ctl_args",
-    "style_for_profile",
 ]

@@ -18,9 +18,10 @@ from typing import Any
 
 from gateway.engine.errors import BadArgumentType
 from gateway.engine.model import CommandDefinition
+from gateway.engine.names import LEGACY_PROFILE
 from gateway.engine.types import Type
 
-__all__ = ["ArgumentCountError", "parse_ctl_args", "read_integer", "split_list"]
+__all__ = ["ArgumentCountError", "command_name", "parse_ctl_args", "read_integer", "split_list"]
 
 _INTEGER = re.compile(r"\s*([+-]?[0-9]+)")
 
@@ -41,6 +42,11 @@ class ArgumentCountError(Exception):
         if self.missing > 0:
             return f"the command '{self.definition.name}' requires {self.missing} more argument."
         return f"the command '{self.definition.name}' requires {-self.missing} less argument."
+
+
+def command_name(word: str) -> str:
+    """The command a word names: ejabberdctl (and so mod_rest) takes ``-`` for ``_``."""
+    return word.replace("-", "_")
 
 
 class _Unreadable(Exception):
@@ -71,7 +77,7 @@ def parse_ctl_args(
     """
     if len(strings) != len(definition.args):
         raise ArgumentCountError(definition, len(strings))
-    legacy = style == "23.01"
+    legacy = style == LEGACY_PROFILE
     pairs: list[tuple[str, Any]] = []
     for param, text in zip(definition.args, strings, strict=True):
         try:

@@ -2,34 +2,38 @@
 
 The processor knows nothing about transports: the local control socket
 feeds it the argv a ``gatewayctl`` user typed, and mod_rest feeds it the
-command lines posted over HTTP.
+command lines posted over HTTP.  A command line becomes one
+:class:`~gateway.engine.model.CommandCall` whose positional words are read
+once the engine has chosen the definition; ``help`` runs no command.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
+from typing import Any
 
-from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
 from twisted.logger import Logger
 
-from gateway.engine.auth import Authenticator
-from gateway.engine.coercion import CoercionOptions, coerce_args
+from gateway.engine.coercion import CoercionOptions
+from gateway.engine.credentials import Credentials
 from gateway.engine.dispatch import Engine
 from gateway.engine.errors import CommandError, UnknownCommand
-from gateway.engine.model import Caller, IPAddress
-from gateway.frontends.ctl.args import ArgumentCountError, parse_ctl_args
+from gateway.engine.model import CommandCall, CommandDefinition, IPAddress, LateArguments
+from gateway.engine.names import EJABBERD_CTL
+from gateway.frontends.ctl.args import ArgumentCountError, command_name, parse_ctl_args
+from gateway.frontends.ctl.options import BadVersion, UsageError, parse_options
 from gateway.frontends.ctl.text import (
     format_command_list,
     format_error,
     format_help,
     format_result,
     format_tagged,
-    style_for_profile,
+    output_style,
     usage_text,
 )
 
-__all__ = ["CtlProcessor", "EXIT_ERROR", "EXIT_OK", "EXIT_USAGE"]
+__all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "CtlProcessor"]
 
 log = Logger()
 
@@ -43,105 +47,95 @@ _CTL_COERCION = CoercionOptions(missing_list_is_empty=False)
 Answer = tuple[str, int]
 
 
-class _UsageError(Exception):
-    """The options before the command are malformed."""
-
-
-@dataclass(frozen=True, slots=True)
-class _CommandLine:
-    version: int | None
-    auth: tuple[str, str, str] | None
-    words: list[str]
-
-
 class CtlProcessor:
     """Runs ejabberdctl command lines against the engine.
 
     Args:
-        engine: the engine, speaking the API profile of this frontend.
-        authenticator: checks ``--auth`` credentials (ejabberd never did).
-        style_for_profile: the output style of an API profile, see
-            :mod:`gateway.frontends.ctl.text`.
-        caller_frontend: the ``api_permissions`` ``from`` name callers get.
+        engine: the engine, speaking the API profile of this frontend; it
+            checks ``--auth`` credentials (ejabberd never did).
+        frontend: the ``api_permissions`` ``from`` name callers get.
         program: the program name shown in usage texts.
     """
 
     def __init__(
         self,
         engine: Engine,
-        authenticator: Authenticator,
-        style_for_profile: Callable[[str], str] = style_for_profile,
         *,
-        caller_frontend: str = "ejabberd_ctl",
+        frontend: str = EJABBERD_CTL,
         program: str = "gatewayctl",
     ) -> None:
         self.engine = engine
-        self.authenticator = authenticator
-        self._style_for_profile = style_for_profile
-        self.caller_frontend = caller_frontend
+        self.frontend = frontend
         self.program = program
 
-    def process(
-        self, argv: Sequence[str], ip: IPAddress | None = None, caller: Caller | None = None
-    ) -> Deferred[Answer]:
-        """Run ``argv`` (everything after the program name); never fails.
+    def process(self, argv: Sequence[str], ip: IPAddress | None = None) -> Deferred[Answer]:
+        """Run ``argv`` (everything after the program name); never fails."""
+        return ensureDeferred(self.run(argv, ip))
 
-        ``caller`` is for transports that authenticated the caller already
-        (mod_rest checks ``--auth`` itself): its credentials are not checked again.
-        """
-        return ensureDeferred(self.run(argv, ip, caller))
-
-    async def run(
-        self, argv: Sequence[str], ip: IPAddress | None = None, caller: Caller | None = None
-    ) -> Answer:
+    async def run(self, argv: Sequence[str], ip: IPAddress | None = None) -> Answer:
         """Like :meth:`process`, as a coroutine."""
         try:
-            return await self._run(list(argv), ip, caller)
+            return await self.answer(argv, ip)
         except CommandError as e:
             return format_error(e)
+
+    async def answer(
+        self,
+        argv: Sequence[str],
+        ip: IPAddress | None = None,
+        credentials: Credentials | None = None,
+    ) -> Answer:
+        """The answer to ``argv``, or the :class:`CommandError` it ended with.
+
+        A transport that answers some errors its own way (mod_rest) calls
+        this rather than :meth:`run`.  ``credentials`` are for transports
+        that read them off the command line themselves (mod_rest's leading
+        ``--auth``); otherwise an ``--auth`` option gives them.  Unexpected
+        errors are logged and answered as an internal error.
+        """
+        try:
+            return await self._answer(argv, ip, credentials)
+        except (CommandError, CancelledError):
+            raise
         except Exception:
             log.failure("ctl command line {argv!r} failed unexpectedly", argv=list(argv))
             return "Error: internal error", EXIT_ERROR
 
-    def style(self, version: int | None) -> str:
-        """The output style for a call at ``version``."""
-        style = self._style_for_profile(self.engine.catalogue.profile)
-        if style == "24.12" and version == 0:
-            return "24.12-v0"
-        return style
-
-    async def _run(self, argv: list[str], ip: IPAddress | None, caller: Caller | None) -> Answer:
+    async def _answer(
+        self, argv: Sequence[str], ip: IPAddress | None, credentials: Credentials | None
+    ) -> Answer:
         try:
-            line = _parse_options(argv)
-        except _UsageError:
+            line = parse_options(argv)
+        except UsageError:
             return usage_text(self.program), EXIT_USAGE
-        except _BadVersion as e:
+        except BadVersion as e:
             return f'Invalid API version number: "{e.text}"', EXIT_ERROR
         if not line.words:
             return usage_text(self.program), EXIT_USAGE
-        name = line.words[0].replace("-", "_")
+        name = command_name(line.words[0])
         strings = line.words[1:]
         if name == "help":
             return self._help(strings, line.version)
-        if caller is None:
-            caller = await self._caller(line.auth, ip)
-        definition = self.engine.resolve(name, line.version)
-        style = self.style(line.version)
-        try:
-            pairs = parse_ctl_args(definition, strings, style)
-        except ArgumentCountError as e:
-            shown = self.engine.catalogue.lookup(name, line.version)
-            return f"{format_help(shown)}\n\nError: {e.message}", EXIT_ERROR
-        args = coerce_args(definition, pairs, _CTL_COERCION)
-        result = await self.engine.execute(definition, args, caller)
-        return format_result(result, style)
+        style = output_style(self.engine.catalogue.profile, line.version)
 
-    async def _caller(self, auth: tuple[str, str, str] | None, ip: IPAddress | None) -> Caller:
-        # mod_rest sends ``--auth "" "" ""`` for anonymous requests.
-        if auth is None or auth == ("", "", ""):
-            return Caller(frontend=self.caller_frontend, ip=ip)
-        user, host, password = auth
-        return await self.authenticator.password(user, host, password, self.caller_frontend, ip)
+        async def read(definition: CommandDefinition) -> list[tuple[str, Any]]:
+            return parse_ctl_args(definition, strings, style)
+
+        call = CommandCall(
+            name,
+            LateArguments(read, raw=tuple(strings)),
+            line.version,
+            frontend=self.frontend,
+            credentials=line.credentials if credentials is None else credentials,
+            ip=ip,
+            options=_CTL_COERCION,
+        )
+        try:
+            result = await self.engine.call(call)
+        except ArgumentCountError as e:
+            shown = self.engine.catalogue.lookup(e.definition.name, e.definition.version)
+            return f"{format_help(shown)}\n\nError: {e.message}", EXIT_ERROR
+        return format_result(result, output_style(result.profile, result.requested_version))
 
     def _help(self, words: list[str], version: int | None) -> Answer:
         catalogue = self.engine.catalogue
@@ -149,7 +143,7 @@ class CtlProcessor:
             return format_command_list(catalogue, self.program), EXIT_OK
         if len(words) > 1:
             return usage_text(self.program), EXIT_USAGE
-        name = words[0].replace("-", "_")
+        name = command_name(words[0])
         definition = catalogue.find(name, version)
         if definition is not None:
             return format_help(definition), EXIT_OK
@@ -157,36 +151,3 @@ class CtlProcessor:
         if tagged:
             return format_tagged(catalogue, words[0], tagged), EXIT_OK
         return format_error(UnknownCommand(name, catalogue.suggest(name)))
-
-
-class _BadVersion(Exception):
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self.text = text
-
-
-def _parse_options(argv: list[str]) -> _CommandLine:
-    """Split the leading ``--version N`` and ``--auth USER HOST PASS`` off ``argv``."""
-    version: int | None = None
-    auth: tuple[str, str, str] | None = None
-    i = 0
-    while i < len(argv) and argv[i] in ("--version", "--auth"):
-        if argv[i] == "--version":
-            if i + 1 >= len(argv):
-                raise _UsageError
-            version = _read_version(argv[i + 1])
-            i += 2
-        else:
-            if len(argv) - i < 4:
-                raise _UsageError
-            auth = (argv[i + 1], argv[i + 2], argv[i + 3])
-            i += 4
-    return _CommandLine(version, auth, argv[i:])
-
-
-def _read_version(text: str) -> int:
-    # Erlang's list_to_integer: an optional sign and digits, nothing else
-    stripped = text[1:] if text[:1] in ("+", "-") else text
-    if not stripped.isascii() or not stripped.isdigit():
-        raise _BadVersion(text)
-    return int(text)

@@ -32,6 +32,7 @@ from gateway.engine.errors import (
     mapping_for,
 )
 from gateway.engine.model import CommandDefinition, ResTuple, Result
+from gateway.engine.names import CURRENT_PROFILE, LEGACY_PROFILE
 from gateway.engine.types import Param, Type
 
 __all__ = [
@@ -42,13 +43,15 @@ __all__ = [
     "format_help",
     "format_result",
     "format_tagged",
-    "style_for_profile",
+    "output_style",
     "usage_text",
 ]
 
-STYLES: tuple[str, ...] = ("24.12", "24.12-v0", "23.01")
+#: 24.12 called with ``--version 0``
+V0_STYLE = f"{CURRENT_PROFILE}-v0"
+STYLES: tuple[str, ...] = (CURRENT_PROFILE, V0_STYLE, LEGACY_PROFILE)
 
-_NESTED_SEPARATOR = {"24.12": ",", "24.12-v0": ";", "23.01": "\n"}
+_NESTED_SEPARATOR = {CURRENT_PROFILE: ",", V0_STYLE: ";", LEGACY_PROFILE: "\n"}
 
 #: width of ``"  Arguments: "``: where every argument line of the help starts
 _ARGS_COLUMN = 13
@@ -56,9 +59,11 @@ _ARGS_COLUMN = 13
 _RETURNS_COLUMN = 11
 
 
-def style_for_profile(profile: str) -> str:
-    """The output style of an API profile when no ``--version`` is given."""
-    return "23.01" if profile == "23.01" else "24.12"
+def output_style(profile: str, version: int | None = None) -> str:
+    """The output style of a call in API ``profile`` that asked for ``version``."""
+    if profile == LEGACY_PROFILE:
+        return LEGACY_PROFILE
+    return V0_STYLE if version == 0 else CURRENT_PROFILE
 
 
 # -- results ------------------------------------------------------------------

@@ -4,6 +4,6 @@
 results and errors, :mod:`.resource` is the Twisted resource joining them.
 """
 
-from gateway.frontends.jsonapi.resource import FRONTEND, JsonApiResource
+from gateway.frontends.jsonapi.resource import JsonApiResource
 
-__all__ = ["FRONTEND", "JsonApiResource"]
+__all__ = ["JsonApiResource"]

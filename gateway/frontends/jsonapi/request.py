@@ -24,17 +24,14 @@ from typing import Any
 from urllib.parse import unquote_to_bytes
 
 from gateway.engine.errors import BadRequest
+from gateway.engine.names import LEGACY_PROFILE
 
 __all__ = [
-    "LEGACY_PROFILE",
     "command_segments",
     "decode_json_body",
     "decode_query",
     "path_version",
 ]
-
-#: the API profile whose rules differ from 24.12's
-LEGACY_PROFILE = "23.01"
 
 _VERSION = re.compile(rb"v([+-]?[0-9]+)")
 

@@ -1,12 +1,15 @@
 """The mod_http_api JSON ``/api`` endpoint.
 
 ``POST <mount>/<command>`` with a JSON object, or ``GET`` with query
-arguments.  A request is handled in ejabberd's order: the command name (an
-unknown name is always 404 ``Endpoint not found.``), then the credentials,
-then the arguments, then ``api_permissions``, then the command itself.  The
-body is decoded once the command is known, so an unknown command is reported
-as such whatever the body holds.  Before all of it, an address banned for
-failing to authenticate too often gets 429 with ``Retry-After``.
+arguments.  A request is decoded into one
+:class:`~gateway.engine.model.CommandCall`, which the engine checks in
+ejabberd's order for this dialect (see :mod:`gateway.engine.steps`): the
+command name (an unknown name is always 404 ``Endpoint not found.``), then
+the body, then the credentials, then the arguments, then ``api_permissions``,
+then the command itself.  The body is decoded once the command is known, so
+an unknown command is reported as such whatever the body holds.  Before all
+of it, an address banned for failing to authenticate too often gets 429 with
+``Retry-After``.
 
 ``X-Api-Version`` names the version of the command definition that answered.
 Answers given before a definition was chosen (no or unknown command, a method
@@ -23,10 +26,10 @@ from typing import Any
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 
-from gateway.engine.auth import Authenticator
-from gateway.engine.coercion import coerce_args
 from gateway.engine.dispatch import Engine
 from gateway.engine.errors import CommandError, TypedCommandError, UnknownCommand
+from gateway.engine.model import CommandCall, CommandDefinition, LateArguments
+from gateway.engine.names import LEGACY_PROFILE, MOD_HTTP_API
 from gateway.frontends.base import (
     AsyncResource,
     HttpAnswer,
@@ -37,9 +40,8 @@ from gateway.frontends.base import (
     write_answer,
     xhtml_page,
 )
-from gateway.frontends.http_auth import authenticate
+from gateway.frontends.http_auth import parse_authorization
 from gateway.frontends.jsonapi.request import (
-    LEGACY_PROFILE,
     command_segments,
     decode_json_body,
     decode_query,
@@ -56,10 +58,7 @@ from gateway.frontends.jsonapi.response import (
 )
 from gateway.offload import Offload, run_inline
 
-__all__ = ["FRONTEND", "JsonApiResource"]
-
-#: the ``from`` name ``api_permissions`` rules use for this frontend
-FRONTEND = "mod_http_api"
+__all__ = ["JsonApiResource"]
 
 _ALLOW_HEADERS = ("Access-Control-Allow-Headers", "Content-Type, Authorization, X-Admin")
 _JSON_HEADERS = (
@@ -90,7 +89,6 @@ class JsonApiResource(AsyncResource[JsonAnswer | HttpAnswer]):
 
     Args:
         engine: the engine for this listener's profile (``"24.12"`` or ``"23.01"``).
-        authenticator: checks Basic passwords and Bearer tokens.
         default_version: the API version used when the path names none
             (24.12 only; ``None`` means the newest).  23.01 always uses 0.
         tag: the listener's ``tag``, for ``api_permissions`` ``from: [{tag: …}]``.
@@ -103,7 +101,6 @@ class JsonApiResource(AsyncResource[JsonAnswer | HttpAnswer]):
     def __init__(
         self,
         engine: Engine,
-        authenticator: Authenticator,
         *,
         default_version: int | None = None,
         tag: str | None = None,
@@ -114,7 +111,6 @@ class JsonApiResource(AsyncResource[JsonAnswer | HttpAnswer]):
     ) -> None:
         super().__init__(max_body_bytes=max_body_bytes, offload=offload)
         self._engine = engine
-        self._authenticator = authenticator
         self._legacy = engine.catalogue.profile == LEGACY_PROFILE
         self._default_version = default_version
         self._tag = tag
@@ -124,8 +120,9 @@ class JsonApiResource(AsyncResource[JsonAnswer | HttpAnswer]):
     # -- handling ---------------------------------------------------------------
 
     async def _async_render(self, request: IRequest) -> JsonAnswer | HttpAnswer:
+        ip = client_ip(request, self._trusted_proxies)
         # a banned address gets nothing else, not even an anonymous answer
-        self._authenticator.admit(client_ip(request, self._trusted_proxies))
+        self._engine.admit(ip)
         method = request.method
         segments = command_segments(request.postpath)
         if method == b"OPTIONS":
@@ -145,37 +142,39 @@ class JsonApiResource(AsyncResource[JsonAnswer | HttpAnswer]):
             return self._missing_command()
 
         name = _command_name(segments[0])
-        version = self._requested_version(request)
-        definition = self._engine.resolve(name, version)
-        request.setHeader(b"X-Api-Version", str(definition.version).encode("ascii"))
+        profile = self._engine.catalogue.profile
 
-        if method == b"POST":
-            given: list[tuple[str, Any]] = await self.offload(
-                len(body), decode_json_body, body, self._engine.catalogue.profile
-            )
-        else:
-            given = list(decode_query(request.uri))
-        ip = client_ip(request, self._trusted_proxies)
-        self.log.debug(
-            "{frontend} call {command} from {ip}", frontend=FRONTEND, command=name, ip=ip
-        )
-        caller = await authenticate(
-            self._authenticator,
-            request.getHeader(b"authorization"),
-            frontend=FRONTEND,
+        async def read(definition: CommandDefinition) -> list[tuple[str, Any]]:
+            if method == b"POST":
+                decoded: list[tuple[str, Any]] = await self.offload(
+                    len(body), decode_json_body, body, profile
+                )
+                return decoded
+            return list(decode_query(request.uri))
+
+        call = CommandCall(
+            name,
+            LateArguments(read),
+            self._requested_version(request),
+            frontend=MOD_HTTP_API,
+            credentials=parse_authorization(request.getHeader(b"authorization")),
             ip=ip,
             tag=self._tag,
         )
-        args = coerce_args(definition, given)
+        self.log.debug(
+            "{frontend} call {command} from {ip}", frontend=MOD_HTTP_API, command=name, ip=ip
+        )
         try:
-            result = await self._engine.execute(definition, args, caller)
-        except TypedCommandError:
-            if definition.result.type.kind == "rescode":
+            result = await self._engine.call(call)
+        except TypedCommandError as e:
+            if e.definition is not None and e.definition.result.type.kind == "rescode":
+                _name_version(request, e.definition)
                 return JsonAnswer(200, 1)  # a rescode reports any failure as 1
             raise
-        status, value = encode_result(
-            result, legacy=self._legacy, wrap=self._legacy or version == 0
-        )
+        _name_version(request, result.definition)
+        legacy = result.profile == LEGACY_PROFILE
+        wrap = legacy or result.requested_version == 0
+        status, value = encode_result(result, legacy=legacy, wrap=wrap)
         return JsonAnswer(status, value)
 
     def _requested_version(self, request: IRequest) -> int | None:
@@ -210,6 +209,8 @@ class JsonApiResource(AsyncResource[JsonAnswer | HttpAnswer]):
                 request, 413, f"Request body too large: the limit is {error.limit} bytes"
             )
         elif isinstance(error, CommandError):
+            if error.definition is not None:
+                _name_version(request, error.definition)
             status, value = encode_error(error, legacy=self._legacy)
             headers = (*_JSON_HEADERS, *retry_after(error))
             self._write(request, status, headers, dump_json(value))
@@ -223,6 +224,11 @@ class JsonApiResource(AsyncResource[JsonAnswer | HttpAnswer]):
         self, request: IRequest, status: int, headers: Sequence[tuple[str, str]], body: bytes
     ) -> None:
         write_answer(request, HttpAnswer(status, body, (*headers, *self._custom_headers)))
+
+
+def _name_version(request: IRequest, definition: CommandDefinition) -> None:
+    """``X-Api-Version``: the version of the definition that answered."""
+    request.setHeader(b"X-Api-Version", str(definition.version).encode("ascii"))
 
 
 def _command_name(segment: bytes) -> str:

@@ -1,11 +1,16 @@
-"""mod_rest's ``access_commands``: which authenticated callers may run which commands.
+"""Who may use mod_rest: ``allowed_ips``, and which callers ``access_commands`` lets run what.
 
-An entry ``{access, commands, argument_restrictions}`` lets a caller run a
-command when the caller passes the access rule, the command is listed (or
-the entry lists all), and every restricted argument the command takes has
-exactly the configured value.  Any one entry suffices; with entries
-configured and none matching, the call is refused.  Without entries there
-is no restriction (``api_permissions`` still applies in the engine).
+``allowed_ips`` decides which addresses may POST to the endpoint at all.
+
+An ``access_commands`` entry ``{access, commands, argument_restrictions}``
+lets a caller run a command when the caller passes the access rule, the
+command is listed (or the entry lists all), and every restricted argument
+the command takes has exactly the configured value.  Any one entry
+suffices; with entries configured and none matching, the call is refused.
+Without entries there is no restriction (``api_permissions`` still applies
+in the engine).  :func:`access_commands_checks` hands the entries to the
+engine, which asks them about every ``mod_rest`` call before
+``api_permissions``.
 
 ejabberd's contrib mod_rest passed the option along but nothing checked it
 any more; the gateway does, as the option's documentation promises.
@@ -16,13 +21,61 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from gateway.config.model import AccessCommand
-from gateway.engine.model import Caller, CommandDefinition
+from gateway.config.model import AccessCommand, RestOptions
+from gateway.engine.acl import ip_matches
+from gateway.engine.dispatch import FrontendCheck
+from gateway.engine.model import Caller, CommandDefinition, IPAddress
+from gateway.engine.names import MOD_REST
 
-__all__ = ["RuleCheck", "access_commands_allow"]
+__all__ = [
+    "ACCESS_COMMANDS",
+    "AccessCommands",
+    "RuleCheck",
+    "access_commands_allow",
+    "access_commands_checks",
+    "ip_allowed",
+]
+
+#: the rule name a refusal by ``access_commands`` carries
+ACCESS_COMMANDS = "access_commands"
 
 #: ``(access rule name, caller) -> allowed``, e.g. ``Permissions.access_allows``
 RuleCheck = Callable[[str, Caller], bool]
+
+
+def ip_allowed(options: RestOptions, ip: IPAddress) -> bool:
+    """True when ``options.allowed_ips`` lets ``ip`` use the endpoint (unset: everyone)."""
+    if options.allowed_ips is None:
+        return True
+    return any(ip_matches(ip, network) for network in options.allowed_ips)
+
+
+class AccessCommands:
+    """``access_commands`` as the engine's extra check for ``mod_rest`` calls.
+
+    Called with the caller, the definition and the command line's argument
+    words; answers :data:`ACCESS_COMMANDS` when no entry allows the call.
+    """
+
+    def __init__(self, entries: Sequence[AccessCommand], rule_allows: RuleCheck) -> None:
+        self.entries = tuple(entries)
+        self.rule_allows = rule_allows
+
+    def __call__(
+        self, caller: Caller, definition: CommandDefinition, words: Sequence[Any]
+    ) -> str | None:
+        if access_commands_allow(self.entries, self.rule_allows, caller, definition, words):
+            return None
+        return ACCESS_COMMANDS
+
+
+def access_commands_checks(
+    options: RestOptions, rule_allows: RuleCheck
+) -> dict[str, list[FrontendCheck]]:
+    """The engine's extra checks for ``mod_rest``: none without ``access_commands`` entries."""
+    if not options.access_commands:
+        return {}
+    return {MOD_REST: [AccessCommands(options.access_commands, rule_allows)]}
 
 
 def access_commands_allow(

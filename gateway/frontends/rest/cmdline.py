@@ -19,13 +19,14 @@ Two deliberate differences from mod_rest:
   none, so its requests read the same either way.  A caller who really means
   a trailing newline in the last argument sends two line endings, or quotes
   the argument.
+
+A leading ``--auth`` is read like ejabberdctl's, by
+:func:`gateway.frontends.ctl.options.split_auth`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-__all__ = ["AuthPrefix", "BadAuthPrefix", "split_auth", "split_command_line", "strip_line_ending"]
+__all__ = ["split_command_line", "strip_line_ending"]
 
 
 def strip_line_ending(text: str) -> str:
@@ -80,35 +81,3 @@ def _quoted(text: str, start: int) -> tuple[str, int]:
             return text[start:close], end if after == end else after + 1
         quote = text.find('"', after)
     return text[start:], end
-
-
-@dataclass(frozen=True, slots=True)
-class AuthPrefix:
-    """The ``--auth USER HOST PASSWORD`` a command line started with."""
-
-    user: str
-    host: str
-    password: str
-
-    @property
-    def anonymous(self) -> bool:
-        """True for ``--auth "" "" ""``, which stands for no credentials."""
-        return not (self.user or self.host or self.password)
-
-
-class BadAuthPrefix(ValueError):
-    """``--auth`` without its three values."""
-
-
-def split_auth(words: list[str]) -> tuple[AuthPrefix | None, list[str]]:
-    """Split a leading ``--auth USER HOST PASSWORD`` off ``words``.
-
-    Raises:
-        BadAuthPrefix: the line starts with ``--auth`` and has fewer than
-            three words after it.
-    """
-    if not words or words[0] != "--auth":
-        return None, words
-    if len(words) < 4:
-        raise BadAuthPrefix("--auth takes three values: USER HOST PASSWORD")
-    return AuthPrefix(words[1], words[2], words[3]), words[4:]

@@ -45,7 +45,9 @@ Where we differ from ejabberd-contrib's mod_rest, on purpose:
   mod_rest ran them as console commands, so anyone ``allowed_ips`` admitted
   could run every command.  ``--auth`` credentials are checked whenever they
   are given, and ``access_commands`` narrows what each account may run on
-  top of that (mod_rest checked neither).
+  top of that (mod_rest checked neither).  Both checks are the engine's
+  (``access_commands`` is handed to it, see :mod:`.access`); this resource
+  only says who was refused and why.
 - One trailing line ending is dropped from a command line and ``""`` is an
   empty argument (see :mod:`gateway.frontends.rest.cmdline`); clearly
   url-encoded form bodies are decoded (see :mod:`gateway.frontends.rest.form`).
@@ -62,7 +64,7 @@ from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 
 from gateway.config.model import RestOptions
-from gateway.engine.auth import Authenticator
+from gateway.engine.credentials import NO_CREDENTIALS, NoCredentials
 from gateway.engine.errors import (
     CommandError,
     Forbidden,
@@ -73,8 +75,9 @@ from gateway.engine.errors import (
     UnknownCommand,
     mapping_for,
 )
-from gateway.engine.model import Caller, CommandDefinition, IPAddress
-from gateway.engine.permissions import Permissions
+from gateway.engine.model import IPAddress
+from gateway.engine.names import MOD_REST
+from gateway.engine.steps import Step
 from gateway.frontends.base import (
     AsyncResource,
     HttpAnswer,
@@ -85,21 +88,18 @@ from gateway.frontends.base import (
     write_answer,
     xhtml_page,
 )
+from gateway.frontends.ctl.args import command_name
+from gateway.frontends.ctl.options import AuthPrefix, BadAuthPrefix, split_auth
 from gateway.frontends.ctl.process import CtlProcessor
 from gateway.frontends.ctl.text import format_error
-from gateway.frontends.rest.access import access_commands_allow
-from gateway.frontends.rest.cmdline import (
-    AuthPrefix,
-    BadAuthPrefix,
-    split_auth,
-    split_command_line,
-    strip_line_ending,
-)
+from gateway.frontends.rest.access import ACCESS_COMMANDS, ip_allowed
+from gateway.frontends.rest.cmdline import split_command_line, strip_line_ending
 from gateway.frontends.rest.form import form_payload
 from gateway.frontends.rest.output import rest_text
 from gateway.frontends.rest.sink import StanzaSink
-from gateway.frontends.rest.stanza import REJECTED, Refused, Stanza, check_policy, parse_stanza
+from gateway.frontends.rest.stanza import REJECTED, Refused, check_policy, parse_stanza
 from gateway.offload import Offload, run_inline
+from gateway.stanza import Stanza
 
 __all__ = ["TRY_POSTING", "RestResource"]
 
@@ -128,14 +128,12 @@ class RestResource(AsyncResource[HttpAnswer]):
     """mod_rest at one listener path.
 
     Args:
-        processor: runs command lines; built with ``caller_frontend="mod_rest"``.
+        processor: runs command lines; built with ``frontend="mod_rest"``, on
+            an engine holding this endpoint's ``access_commands``.
         sink: the component link's queue, ``None`` when no component is
             configured (stanzas then get 503).
         options: ``modules.mod_rest``.
         hosts: the served vhosts (a ``Host`` outside them is only logged).
-        permissions: ``api_permissions``, and the access rules
-            ``access_commands`` name.
-        authenticator: checks ``--auth`` credentials.
         max_body_bytes: larger bodies get 413.
         max_depth: stanzas nested deeper get 406.
         iq_timeout: seconds ``?wait=iq`` waits for the answer.
@@ -151,8 +149,6 @@ class RestResource(AsyncResource[HttpAnswer]):
         options: RestOptions,
         *,
         hosts: Sequence[str],
-        permissions: Permissions,
-        authenticator: Authenticator,
         max_body_bytes: int,
         max_depth: int,
         iq_timeout: float,
@@ -169,8 +165,8 @@ class RestResource(AsyncResource[HttpAnswer]):
         self._sink = sink
         self._options = options
         self._hosts = frozenset(host.lower() for host in hosts)
-        self._permissions = permissions
-        self._authenticator = authenticator
+        if processor.frontend != MOD_REST:
+            raise ValueError("mod_rest needs a processor built with frontend='mod_rest'")
         self._max_depth = max_depth
         self._iq_timeout = iq_timeout
         self._clock = clock
@@ -186,10 +182,10 @@ class RestResource(AsyncResource[HttpAnswer]):
         if own_path and self._options.allowed_ips is not None:
             if ip is None:
                 return _refused(406, "the caller's IP address is unknown, and allowed_ips is set")
-            if not self._options.ip_allowed(ip):
+            if not ip_allowed(self._options, ip):
                 return _refused(406, f"{ip} is not in allowed_ips")
         try:
-            self._authenticator.admit(ip)  # a banned address gets nothing else
+            self._processor.engine.admit(ip)  # a banned address gets nothing else
         except TooManyFailures as e:
             return _too_many(e)
         body = self.read_body(request)
@@ -235,7 +231,7 @@ class RestResource(AsyncResource[HttpAnswer]):
         if wait_iq:
             return await self._wait_for_answer(self._sink, stanza, len(payload))
         try:
-            await self._sink.submit(stanza.element, size=len(payload))
+            await self._sink.submit(stanza, size=len(payload))
         except CommandError as e:
             return _sink_refusal(e)
         self.log.info(
@@ -244,7 +240,7 @@ class RestResource(AsyncResource[HttpAnswer]):
         return _text(200, OK)
 
     async def _wait_for_answer(self, sink: StanzaSink, stanza: Stanza, size: int) -> HttpAnswer:
-        pending = sink.iq(stanza.element, self._iq_timeout, size=size)
+        pending = sink.iq(stanza, self._iq_timeout, size=size)
         # our own bound, so a link that never gives up cannot hold the request
         pending.addTimeout(self._iq_timeout, self._clock)
         try:
@@ -268,83 +264,27 @@ class RestResource(AsyncResource[HttpAnswer]):
             return _text(200, _NO_COMMAND)
         if words[0] in _NOT_OPTIONS:
             return _text(200, self._unknown_command(words[0]))
-        caller: Caller | None = None
-        if auth is not None and not auth.anonymous:
-            try:
-                caller = await self._authenticator.password(
-                    auth.user, auth.host, auth.password, self._processor.caller_frontend, ip
-                )
-            except TooManyFailures as e:
-                return _too_many(e)
-            except CommandError as e:
-                status = 401 if isinstance(e, Unauthorized) else mapping_for(e).http_status
-                return _text(status, f"Error: {e.message}")
-        refusal = self._check_access_commands(caller, words)
-        if refusal is not None:
-            return refusal
-        if caller is None:
-            caller = Caller(frontend=self._processor.caller_frontend, ip=ip)
-        refusal = self._check_api_permissions(caller, words)
-        if refusal is not None:
-            return refusal
-        # the credentials were checked above: the processor gets the caller, not them again
-        text, status = await self._processor.process(words, ip, caller)
-        return _text(200, rest_text(text, status))
-
-    def _check_access_commands(self, caller: Caller | None, words: list[str]) -> HttpAnswer | None:
-        entries = self._options.access_commands
-        if not entries:
-            return None
-        if caller is None:
+        credentials = NO_CREDENTIALS if auth is None else auth.credentials
+        if self._options.access_commands and isinstance(credentials, NoCredentials):
             return _text(
                 401,
                 "Error: access_commands is configured: start the command line with "
                 "--auth USER HOST PASSWORD",
             )
-        definition = self._definition(words[0])
-        if definition is None:
-            return None
-        if access_commands_allow(
-            entries, self._permissions.access_allows, caller, definition, words[1:]
-        ):
-            return None
-        return _text(403, f"Error: access_commands do not let {caller.jid} run '{definition.name}'")
-
-    def _check_api_permissions(self, caller: Caller, words: list[str]) -> HttpAnswer | None:
-        """403 with the reason when ``api_permissions`` refuse the command.
-
-        The engine checks again when it runs the command; refusing here gives
-        the HTTP status and says who was refused (ejabberdctl's text is a bare
-        ``{error,access_rules_unauthorized}``).
-        """
-        definition = self._definition(words[0])
-        if definition is None or definition.internal:
-            return None  # the ctl layer reports these
-        if self._permissions.allows(caller, definition):
-            return None
-        name = definition.name
-        status = mapping_for(Forbidden(name)).http_status
-        if caller.jid is not None:
-            return _text(status, f"Error: api_permissions do not let {caller.jid} run '{name}'")
-        origin = f" from {caller.ip}" if caller.ip is not None else ""
-        return _text(
-            status,
-            f"Error: api_permissions do not let anonymous callers{origin} run '{name}'; "
-            "start the command line with --auth USER HOST PASSWORD",
-        )
-
-    def _definition(self, word: str) -> CommandDefinition | None:
-        """The command ``word`` names; ``None`` for ``help`` and unknown names."""
-        name = word.replace("-", "_")
-        if name == "help":
-            return None
         try:
-            return self._processor.engine.resolve(name)
-        except UnknownCommand:
-            return None  # the ctl layer reports it, with a suggestion
+            if command_name(words[0]) == "help":
+                # help runs no command, but wrong credentials are refused all the same
+                await self._processor.engine.authenticate(credentials, frontend=MOD_REST, ip=ip)
+            text, status = await self._processor.answer(words, ip, credentials)
+        except CommandError as e:
+            refusal = _refusal(e, ip)
+            if refusal is not None:
+                return refusal
+            text, status = format_error(e)
+        return _text(200, rest_text(text, status))
 
     def _unknown_command(self, word: str) -> str:
-        suggestion = self._processor.engine.catalogue.suggest(word.replace("-", "_"))
+        suggestion = self._processor.engine.catalogue.suggest(command_name(word))
         text, _ = format_error(UnknownCommand(word, suggestion))
         return text
 
@@ -368,6 +308,33 @@ class RestResource(AsyncResource[HttpAnswer]):
         else:
             answer = _text(500, "Error: internal error")
         write_answer(request, answer)
+
+
+def _refusal(error: CommandError, ip: IPAddress | None) -> HttpAnswer | None:
+    """The HTTP answer for credentials or permissions the engine refused, else ``None``.
+
+    Other errors are the command's, answered with ejabberdctl's text.
+    """
+    if error.step is Step.AUTHENTICATE:
+        if isinstance(error, TooManyFailures):
+            return _too_many(error)
+        status = 401 if isinstance(error, Unauthorized) else mapping_for(error).http_status
+        return _text(status, f"Error: {error.message}")
+    if not isinstance(error, Forbidden):
+        return None
+    status = mapping_for(error).http_status
+    caller, name = error.caller, error.command
+    who = caller.jid if caller is not None else None
+    if error.rule == ACCESS_COMMANDS:
+        return _text(status, f"Error: access_commands do not let {who} run '{name}'")
+    if who is not None:
+        return _text(status, f"Error: api_permissions do not let {who} run '{name}'")
+    origin = f" from {ip}" if ip is not None else ""
+    return _text(
+        status,
+        f"Error: api_permissions do not let anonymous callers{origin} run '{name}'; "
+        "start the command line with --auth USER HOST PASSWORD",
+    )
 
 
 def _too_many(error: TooManyFailures) -> HttpAnswer:

@@ -1,11 +1,11 @@
-"""Reading and checking a stanza posted to mod_rest.
+"""A stanza posted to mod_rest: read by :mod:`gateway.stanza`, refused in mod_rest's words.
 
-The body is parsed with lxml with entities, DTD loading and network access
-off; a document that carries a DOCTYPE is refused outright (it is the only
-way to declare entities), as are comments and processing instructions inside
-the stanza, which XMPP streams may not carry (they are dropped while
-parsing).  The element depth is bounded; the size is bounded before this
-module sees the body.
+:func:`gateway.stanza.read_stanza` parses the body safely (no entities, DTD
+or network; a DOCTYPE is refused outright; comments and processing
+instructions, which XMPP streams may not carry, are dropped; the element
+depth is bounded; the size is bounded before this module sees the body) and
+checks it as strictly as ejabberd's codec would.  This module words its
+refusals as mod_rest does, and applies mod_rest's options.
 
 Two kinds of refusal exist, after mod_rest:
 
@@ -24,39 +24,21 @@ crashed on it with ``Error: badrecord``.
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
 
-from lxml import etree
-
-from gateway import safexml
-from gateway.engine.identifiers import InvalidIdentifier, prepare_jid
+from gateway.stanza import ForeignNamespace, InvalidStanza, Stanza, UnreadableStanza, read_stanza
 
 __all__ = [
     "CODEC_ERROR",
     "REJECTED",
-    "STANZA_KINDS",
     "NotAStanza",
     "Refused",
     "Rejected",
-    "Stanza",
     "check_policy",
-    "normalise_jid",
     "parse_stanza",
 ]
 
 REJECTED = "Error: REST request is rejected by service."
 CODEC_ERROR = "Error: xmpp_codec"
-
-STANZA_KINDS: frozenset[str] = frozenset({"message", "iq", "presence"})
-#: a posted stanza may name no namespace or any of the stanza namespaces
-_NAMESPACES = frozenset({None, "jabber:client", "jabber:server", "jabber:component:accept"})
-_TYPES: dict[str, frozenset[str]] = {
-    "message": frozenset({"normal", "chat", "groupchat", "headline", "error"}),
-    "presence": frozenset(
-        {"unavailable", "subscribe", "subscribed", "unsubscribe", "unsubscribed", "probe", "error"}
-    ),
-    "iq": frozenset({"get", "set", "result", "error"}),
-}
 
 
 class Refused(Exception):
@@ -81,23 +63,10 @@ class NotAStanza(Refused):
     first_line = CODEC_ERROR
 
 
-@dataclass(frozen=True, slots=True)
-class Stanza:
-    """A parsed stanza that passed the codec checks."""
-
-    element: etree._Element
-    #: ``message``, ``iq`` or ``presence``
-    kind: str
-    #: the ``type`` attribute, ``None`` when absent
-    type: str | None
-    #: the ``to`` JID, normalised (stringprep), ``None`` when absent
-    to: str | None
-    #: the ``from`` JID, normalised, ``None`` when absent
-    sender: str | None
-
-
+#: mod_rest's words for a body the safe parser refuses, by its reason
 _REJECTED = {
     "malformed": "the body is {detail}",
+    "empty": "the body is {detail}",
     "doctype": "a DOCTYPE is not accepted in a stanza",
     "depth": "the stanza is nested deeper than {depth} elements",
     "size": "the stanza is too large",
@@ -105,38 +74,20 @@ _REJECTED = {
 
 
 def parse_stanza(body: bytes, *, max_depth: int) -> Stanza:
-    """Parse and check a posted stanza.
+    """Parse and check a posted stanza (thread-safe, for offloading).
 
     Raises:
         Rejected: not well-formed, a DOCTYPE, or nested deeper than ``max_depth``.
         NotAStanza: not a message, iq or presence ejabberd's codec would accept.
     """
     try:
-        root = safexml.parse(body, max_depth=max_depth)
-    except safexml.XmlRejected as e:
-        raise Rejected(_REJECTED[e.reason].format(detail=e, depth=max_depth)) from None
-    name = etree.QName(root)
-    if name.localname not in STANZA_KINDS:
-        raise NotAStanza(f"<{name.localname}/> is not a stanza (message, iq or presence)")
-    if name.namespace not in _NAMESPACES:
-        raise NotAStanza(f"<{name.localname}/> is in the unknown namespace {name.namespace!r}")
-    kind = name.localname
-    type_ = root.get("type")
-    if type_ is not None and type_ not in _TYPES[kind]:
-        allowed = ", ".join(sorted(_TYPES[kind]))
-        raise NotAStanza(f"type {type_!r} is not valid for <{kind}/>; expected one of {allowed}")
-    if kind == "iq":
-        if type_ is None:
-            raise NotAStanza("an <iq/> needs a 'type' attribute")
-        if root.get("id") is None:
-            raise NotAStanza("an <iq/> needs an 'id' attribute")
-    return Stanza(
-        element=root,
-        kind=kind,
-        type=type_,
-        to=_jid_attribute(root, "to"),
-        sender=_jid_attribute(root, "from"),
-    )
+        return read_stanza(body, max_bytes=None, max_depth=max_depth, strict=True)
+    except UnreadableStanza as e:
+        raise Rejected(_REJECTED[e.reason].format(detail=e.detail, depth=max_depth)) from None
+    except ForeignNamespace as e:
+        raise NotAStanza(f"<{e.kind}/> is in the unknown namespace {e.namespace!r}") from None
+    except InvalidStanza as e:
+        raise NotAStanza(e.message) from None
 
 
 def check_policy(
@@ -146,7 +97,7 @@ def check_policy(
 ) -> None:
     """Apply ``allowed_stanza_types`` and ``allowed_destinations`` (``None`` allows all).
 
-    Destinations match the normalised ``to`` exactly: a bare JID in the list
+    Destinations match the prepared ``to`` exactly: a bare JID in the list
     does not admit its full JIDs.
 
     Raises:
@@ -159,29 +110,3 @@ def check_policy(
             raise Rejected("the stanza has no 'to', and allowed_destinations is set")
         if stanza.to not in allowed_destinations:
             raise Rejected(f"{stanza.to} is not in allowed_destinations")
-
-
-def _jid_attribute(root: etree._Element, attribute: str) -> str | None:
-    text = root.get(attribute)
-    if text is None:
-        return None
-    try:
-        return normalise_jid(text)
-    except ValueError as e:
-        raise NotAStanza(f"'{attribute}' is not a valid JID: {e}") from None
-
-
-def normalise_jid(text: str) -> str:
-    """``text`` as a normalised JID string (:func:`gateway.engine.identifiers.prepare_jid`).
-
-    Raises:
-        ValueError: ``text`` is not a valid JID, too long included.
-    """
-    if not text:
-        raise ValueError("empty")
-    try:
-        user, host, resource = prepare_jid(text)
-    except InvalidIdentifier as e:
-        raise ValueError(str(e)) from None
-    bare = f"{user}@{host}" if user else host
-    return f"{bare}/{resource}" if resource else bare

@@ -9,9 +9,11 @@ name the same things:
    type, in the release's own shapes (see below).  A value that cannot be read
    becomes a :class:`Rejected` marker carrying its fault, so the fault is
    reported only when the engine's matching reaches that argument.
-3. :func:`~gateway.engine.coercion.coerce_args` matches members to declared
-   arguments in order (missing -116, duplicate -114, type -122, leftovers
-   -120); lists are never optional here.
+3. The engine's coercion matches members to declared arguments in order
+   (missing -116, duplicate -114, type -122, leftovers -120) with
+   :data:`OPTIONS`: lists are never optional here, and ``args_rename`` is
+   not applied again.  :meth:`ArgumentStruct.fault` turns the engine's
+   argument error back into the fault, quoting the values as sent.
 
 Shapes per release:
 
@@ -31,27 +33,31 @@ Shapes per release:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
-from gateway.engine.coercion import CoercionOptions, coerce_args
 from gateway.engine.errors import (
+    ArgumentError,
     ArgumentOutOfRange,
     BadArgumentType,
     DuplicateArgument,
     MissingArgument,
     UnknownArguments,
+    mapping_for,
 )
-from gateway.engine.model import CommandDefinition
+from gateway.engine.model import CoercionOptions, CommandDefinition
 from gateway.engine.types import Param, Type
 from gateway.frontends.xmlrpc import faults
 from gateway.frontends.xmlrpc.faults import Fault
 from gateway.frontends.xmlrpc.values import Base64, DateTime, Struct, Value
 
-__all__ = ["OPTIONS", "Rejected", "rename_like_ejabberd", "typed_arguments"]
+__all__ = ["OPTIONS", "ArgumentStruct", "Rejected", "rename_like_ejabberd"]
 
-#: XML-RPC requires list arguments and has no JSON-object shortcut for pairs
-OPTIONS = CoercionOptions(missing_list_is_empty=False, object_as_pairs=False)
+#: XML-RPC requires list arguments, has no JSON-object shortcut for pairs, and
+#: renames arguments itself (:func:`rename_like_ejabberd`)
+OPTIONS = CoercionOptions(
+    missing_list_is_empty=False, object_as_pairs=False, rename_arguments=False
+)
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -81,38 +87,56 @@ def rename_like_ejabberd(
     return result
 
 
-def typed_arguments(
-    definition: CommandDefinition, struct: Struct, *, legacy: bool
-) -> dict[str, Any]:
-    """The typed arguments for ``definition``, or a :class:`Fault` raised.
+class ArgumentStruct:
+    """One call's argument struct: read for the engine, and its errors made faults.
 
     Args:
-        definition: the resolved definition (policy arguments included).
         struct: the caller's argument struct.
         legacy: read list and tuple arguments in 23.01 shapes.
     """
-    renamed = rename_like_ejabberd(struct.members, definition.args_rename)
-    declared = {p.name: p.type for p in definition.args}
-    # (name, what the caller sent, what the engine sees)
-    given = [
-        (name, value, _read(declared[name], value, legacy) if name in declared else value)
-        for name, value in renamed
-    ]
-    neutral = [(name, seen) for name, _, seen in given]
-    try:
-        return coerce_args(replace(definition, args_rename=()), neutral, OPTIONS)
-    except BadArgumentType as e:
-        if isinstance(e.value, Rejected):
-            raise e.value.fault from None
-        raise faults.bad_type(_sent(given, [(e.argument, e.value)])[0][1], e.expected) from None
-    except ArgumentOutOfRange as e:
-        raise faults.out_of_range(e.message) from None
-    except DuplicateArgument as e:
-        raise faults.duplicated(e.argument, _sent(given, e.remaining)) from None
-    except MissingArgument as e:
-        raise faults.missing(e.argument, _sent(given, e.remaining)) from None
-    except UnknownArguments as e:
-        raise faults.unused(_sent(given, e.remaining)) from None
+
+    def __init__(self, struct: Struct, *, legacy: bool) -> None:
+        self.struct = struct
+        self.legacy = legacy
+        # (name, what the caller sent, what the engine sees), once read
+        self._given: list[tuple[str, Value, Any]] = []
+
+    def pairs(self, definition: CommandDefinition) -> list[tuple[str, Any]]:
+        """The members renamed and read as ``definition``'s types, for the engine's coercion.
+
+        ``definition`` is the resolved one (policy arguments included).  A
+        value that cannot be read is a :class:`Rejected` marker.
+        """
+        renamed = rename_like_ejabberd(self.struct.members, definition.args_rename)
+        declared = {p.name: p.type for p in definition.args}
+        self._given = [
+            (name, value, _read(declared[name], value, self.legacy) if name in declared else value)
+            for name, value in renamed
+        ]
+        return [(name, seen) for name, _, seen in self._given]
+
+    async def read(self, definition: CommandDefinition) -> list[tuple[str, Any]]:
+        """:meth:`pairs`, as the engine's late-argument reader."""
+        return self.pairs(definition)
+
+    def fault(self, error: ArgumentError) -> Fault:
+        """The fault for an argument error the engine's coercion raised, quoting what was sent."""
+        given = self._given
+        if isinstance(error, BadArgumentType):
+            if isinstance(error.value, Rejected):
+                return error.value.fault
+            return faults.bad_type(
+                _sent(given, [(error.argument, error.value)])[0][1], error.expected
+            )
+        if isinstance(error, ArgumentOutOfRange):
+            return faults.out_of_range(error.message)
+        if isinstance(error, DuplicateArgument):
+            return faults.duplicated(error.argument, _sent(given, error.remaining))
+        if isinstance(error, MissingArgument):
+            return faults.missing(error.argument, _sent(given, error.remaining))
+        if isinstance(error, UnknownArguments):
+            return faults.unused(_sent(given, error.remaining))
+        return Fault(mapping_for(error).xmlrpc_fault, error.message)
 
 
 def _sent(

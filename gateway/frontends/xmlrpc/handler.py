@@ -16,17 +16,21 @@ The order is ejabberd_xmlrpc's:
 4. The command's newest definition is used; arguments are read
    (:mod:`.arguments`), the engine checks permissions and runs it, and the
    result is shaped for the release (:mod:`.results`).
+
+A command call is one :meth:`Engine.call <gateway.engine.dispatch.Engine.call>`
+(which authenticates first for this dialect); a debug method or a malformed
+call, which run no command, only has its credentials checked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from twisted.logger import Logger
-
-from gateway.engine.auth import Authenticator
+from gateway.engine.credentials import NO_CREDENTIALS, Credentials, Password, Token, Unreadable
 from gateway.engine.dispatch import Engine
 from gateway.engine.errors import (
+    ArgumentError,
     CommandError,
     CommandFailed,
     InvalidToken,
@@ -34,23 +38,42 @@ from gateway.engine.errors import (
     UnknownCommand,
     mapping_for,
 )
-from gateway.engine.model import Caller, IPAddress
+from gateway.engine.model import CommandCall, IPAddress, LateArguments
+from gateway.engine.names import EJABBERD_XMLRPC, LEGACY_PROFILE
+from gateway.engine.steps import Step
 from gateway.frontends.erlterm import Atom
 from gateway.frontends.xmlrpc import faults
-from gateway.frontends.xmlrpc.arguments import typed_arguments
+from gateway.frontends.xmlrpc.arguments import OPTIONS, ArgumentStruct
 from gateway.frontends.xmlrpc.codec import MethodCall
 from gateway.frontends.xmlrpc.faults import Fault
 from gateway.frontends.xmlrpc.results import failure_value, result_value
 from gateway.frontends.xmlrpc.values import MISSING, Struct, Value
 
-__all__ = ["FRONTEND", "LEGACY_PROFILE", "XmlRpcHandler"]
+__all__ = ["XmlRpcHandler", "auth_struct"]
 
-#: the ``from`` name of this frontend in ``api_permissions``
-FRONTEND = "ejabberd_xmlrpc"
-#: the profile whose list/tuple/restuple shapes differ
-LEGACY_PROFILE = "23.01"
 
-log = Logger()
+def auth_struct(params: list[Value]) -> tuple[Credentials, list[Value]]:
+    """The credentials of a leading auth struct, and the params after it.
+
+    A first struct with ``user``, ``server`` and ``token`` or ``password``
+    authenticates; members that are not text make the credentials
+    unreadable (a failed login).  Anything else leaves the params as they are.
+    """
+    if not params or not isinstance(params[0], Struct):
+        return NO_CREDENTIALS, params
+    struct = params[0]
+    user, server = struct.first("user"), struct.first("server")
+    token = struct.first("token")
+    is_token = token is not MISSING
+    secret = token if is_token else struct.first("password")
+    if user is MISSING or server is MISSING or secret is MISSING:
+        return NO_CREDENTIALS, params
+    rest = params[1:]
+    if not (isinstance(user, str) and isinstance(server, str) and isinstance(secret, str)):
+        return Unreadable(token=is_token), rest  # members that are not text name no account
+    if is_token:
+        return Token(secret, user, server), rest
+    return Password(user, server, secret), rest
 
 
 class XmlRpcHandler:
@@ -58,104 +81,101 @@ class XmlRpcHandler:
 
     Args:
         engine: the engine, already speaking this listener's API profile.
-        authenticator: checks auth structs.
         tag: the listener's ``tag``, passed on to permission checks.
     """
 
-    def __init__(self, engine: Engine, authenticator: Authenticator, tag: str | None = None):
+    def __init__(self, engine: Engine, tag: str | None = None):
         self.engine = engine
-        self.authenticator = authenticator
         self.tag = tag
-
-    @property
-    def legacy(self) -> bool:
-        return self.engine.catalogue.profile == LEGACY_PROFILE
 
     async def handle(self, call: MethodCall, ip: IPAddress | None = None) -> Any:
         """The response value for ``call``; raises :class:`Fault` for a fault answer."""
-        params = list(call.params)
-        caller = None
-        if params and isinstance(params[0], Struct):
-            caller = await self._authenticate(params[0], ip)
-            if caller is not None:
-                params = params[1:]
-        if caller is None:
-            caller = Caller(frontend=FRONTEND, ip=ip, tag=self.tag)
-        matched, answer = _debug(call.name, params)
-        if matched:
-            return answer
+        credentials, params = auth_struct(list(call.params))
+        debug = _debug_method(call.name, params)
         if not params:
             params = [Struct()]
-        if len(params) != 1 or not isinstance(params[0], Struct):
+        if debug is not None or len(params) != 1 or not isinstance(params[0], Struct):
+            # no command runs, but wrong credentials are still refused first
+            await self._authenticate(credentials, ip)
+            if debug is not None:
+                return debug()
             raise faults.unknown_call(call.name, params)
-        return await self._command(call.name, params[0], caller)
+        return await self._command(call.name, params[0], credentials, ip)
 
-    async def _authenticate(self, struct: Struct, ip: IPAddress | None) -> Caller | None:
-        user, server = struct.first("user"), struct.first("server")
-        token, password = struct.first("token"), struct.first("password")
-        if user is MISSING or server is MISSING:
-            return None
+    async def _authenticate(self, credentials: Credentials, ip: IPAddress | None) -> None:
         try:
-            if token is not MISSING:
-                if not (
-                    isinstance(user, str) and isinstance(server, str) and isinstance(token, str)
-                ):
-                    self.authenticator.admit(ip)
-                    self.authenticator.failed(ip)
-                    raise InvalidToken()  # a non-text member cannot name an account
-                return await self.authenticator.token(
-                    token, FRONTEND, ip, self.tag, user=user, host=server
-                )
-            if password is not MISSING:
-                if not (
-                    isinstance(user, str) and isinstance(server, str) and isinstance(password, str)
-                ):
-                    self.authenticator.admit(ip)
-                    self.authenticator.failed(ip)  # malformed credentials count as a failure
-                    raise Unauthorized()
-                return await self.authenticator.password(
-                    user, server, password, FRONTEND, ip, self.tag
-                )
-        except InvalidToken:
-            raise faults.invalid_token() from None
-        except Unauthorized:
-            raise faults.invalid_auth() from None
-        except CommandError as e:  # e.g. the store holding the accounts is down
-            raise Fault(mapping_for(e).xmlrpc_fault, e.message) from None
-        return None
-
-    async def _command(self, name: str, struct: Struct, caller: Caller) -> Any:
-        try:
-            definition = self.engine.resolve(name)  # XML-RPC always gets the newest
-        except UnknownCommand:
-            raise faults.unknown_call(name, [struct]) from None
-        args = typed_arguments(definition, struct, legacy=self.legacy)
-        try:
-            result = await self.engine.execute(definition, args, caller)
-            return result_value(result, legacy=self.legacy)
-        except CommandFailed as e:
-            answer = failure_value(definition, e, legacy=self.legacy)
-            if answer is None:
-                raise faults.command_fault(e, name, struct.members) from None
-            return answer
+            await self.engine.authenticate(
+                credentials, frontend=EJABBERD_XMLRPC, ip=ip, tag=self.tag
+            )
         except CommandError as e:
-            raise faults.command_fault(e, name, struct.members) from None
+            raise _login_fault(e) from None
+
+    async def _command(
+        self, name: str, struct: Struct, credentials: Credentials, ip: IPAddress | None
+    ) -> Any:
+        arguments = ArgumentStruct(struct, legacy=self.engine.catalogue.profile == LEGACY_PROFILE)
+        call = CommandCall(
+            name,
+            LateArguments(arguments.read),
+            None,  # XML-RPC always gets the newest
+            frontend=EJABBERD_XMLRPC,
+            credentials=credentials,
+            ip=ip,
+            tag=self.tag,
+            options=OPTIONS,
+        )
+        try:
+            result = await self.engine.call(call)
+            return result_value(result, legacy=result.profile == LEGACY_PROFILE)
+        except CommandError as e:
+            failed = e.definition if e.step is Step.EXECUTE else None
+            if isinstance(e, CommandFailed) and failed is not None:
+                legacy = self.engine.catalogue.profile == LEGACY_PROFILE
+                answer = failure_value(failed, e, legacy=legacy)
+                if answer is not None:
+                    return answer  # 24.12 answers a failed rescode or restuple with a value
+            raise _fault(e, name, struct, arguments) from None
 
 
-def _debug(name: str, params: list[Value]) -> tuple[bool, Any]:
-    """ejabberd's test methods; ``(False, None)`` when the call is not one of them."""
+def _fault(error: CommandError, name: str, struct: Struct, arguments: ArgumentStruct) -> Fault:
+    """The fault for an error of a command call, by the step that failed."""
+    if error.step is Step.AUTHENTICATE:
+        return _login_fault(error)
+    if isinstance(error, UnknownCommand):
+        return faults.unknown_call(name, [struct])
+    if error.step is Step.COERCE and isinstance(error, ArgumentError):
+        return arguments.fault(error)
+    return faults.command_fault(error, name, struct.members)
+
+
+def _login_fault(error: CommandError) -> Fault:
+    if isinstance(error, InvalidToken):
+        return faults.invalid_token()
+    if isinstance(error, Unauthorized):
+        return faults.invalid_auth()
+    # e.g. a banned address, or the store holding the accounts is down
+    return Fault(mapping_for(error).xmlrpc_fault, error.message)
+
+
+def _debug_method(name: str, params: list[Value]) -> Callable[[], Any] | None:
+    """ejabberd's test methods: what answers the call, ``None`` when it is not one of them."""
     if name == "echothis" and len(params) == 1:
-        return True, params[0]
+        echoed = params[0]
+        return lambda: echoed
     if len(params) != 1 or not isinstance(params[0], Struct):
-        return False, None
+        return None
     struct = params[0]
     if name == "echothisnew" and struct.names() == ("sentence",):
-        return True, Struct.of(("repeated", struct.members[0][1]))
+        return lambda: Struct.of(("repeated", struct.members[0][1]))
     if name in ("multhis", "multhisnew") and struct.names() == ("a", "b"):
-        a, b = struct.members[0][1], struct.members[1][1]
-        if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b)):
-            # ejabberd crashes on this; say what went wrong instead
-            raise faults.problem(Atom("badarith"), name, struct.members)
-        product = a * b  # type: ignore[operator]
-        return True, product if name == "multhis" else Struct.of(("mu", product))
-    return False, None
+        return lambda: _multiply(name, struct)
+    return None
+
+
+def _multiply(name: str, struct: Struct) -> Any:
+    a, b = struct.members[0][1], struct.members[1][1]
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in (a, b)):
+        # ejabberd crashes on this; say what went wrong instead
+        raise faults.problem(Atom("badarith"), name, struct.members)
+    product = a * b  # type: ignore[operator]
+    return product if name == "multhis" else Struct.of(("mu", product))

@@ -28,7 +28,6 @@ from twisted.logger import Logger
 from twisted.python.failure import Failure
 from twisted.web.iweb import IRequest
 
-from gateway.engine.auth import Authenticator
 from gateway.engine.dispatch import Engine
 from gateway.engine.errors import TooManyFailures, mapping_for
 from gateway.frontends.base import (
@@ -83,7 +82,6 @@ class XmlRpcResource(AsyncResource[HttpAnswer]):
 
     Args:
         engine: the engine, already speaking this listener's API profile.
-        authenticator: checks the auth struct of a call.
         tag: the listener's ``tag``, passed to permission checks.
         max_body_bytes: longest body read.
         max_depth: deepest element nesting accepted.
@@ -94,7 +92,6 @@ class XmlRpcResource(AsyncResource[HttpAnswer]):
     def __init__(
         self,
         engine: Engine,
-        authenticator: Authenticator,
         *,
         tag: str | None = None,
         max_body_bytes: int = 1 << 20,
@@ -103,7 +100,7 @@ class XmlRpcResource(AsyncResource[HttpAnswer]):
         offload: Offload = run_inline,
     ) -> None:
         super().__init__(max_body_bytes=max_body_bytes, offload=offload)
-        self.handler = XmlRpcHandler(engine, authenticator, tag=tag)
+        self.handler = XmlRpcHandler(engine, tag=tag)
         self.max_depth = max_depth
         self.trusted_proxies = tuple(trusted_proxies)
 
@@ -112,7 +109,7 @@ class XmlRpcResource(AsyncResource[HttpAnswer]):
             return _page("400 Bad Request")
         ip = client_ip(request, self.trusted_proxies)
         try:
-            self.handler.authenticator.admit(ip)  # a banned address gets nothing else
+            self.handler.engine.admit(ip)  # a banned address gets nothing else
         except TooManyFailures as e:
             fault = Fault(mapping_for(e).xmlrpc_fault, e.message)
             return _xml(encode_fault(fault.code, fault.fault_string))

@@ -1,4 +1,4 @@
-"""Stanza plumbing: safe parsing, namespaces on the wire, origin-id and the from policy."""
+"""What a stanza is: safe parsing, the checks, JIDs and the component's from policy."""
 
 from __future__ import annotations
 
@@ -7,21 +7,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree
 from twisted.words.protocols.jabber.jid import JID
-from twisted.words.xish import domish
 
-from gateway.xmpp.stanzas import (
-    COMPONENT_NS,
+from gateway.stanza import (
+    ForeignNamespace,
     FromRefused,
     InvalidStanza,
-    apply_from_policy,
-    ensure_origin_id,
+    UnreadableStanza,
+    check_stanza,
+    from_policy,
     in_domain,
     jid_from_parts,
     parse_jid,
     parse_xml,
-    prepare_outbound,
-    stream_text,
-    to_element,
+    read_stanza,
 )
 
 COMPONENT = "rest.localhost"
@@ -83,94 +81,59 @@ def test_parse_refuses_only_with_invalid_stanza(data: bytes) -> None:
         assert isinstance(root.tag, str)
 
 
-def test_to_element_checks_stanza_kind_and_namespace() -> None:
+def test_check_stanza_kind_and_namespace() -> None:
     """Only message, iq and presence in a stream namespace (or none) are stanzas."""
     with pytest.raises(InvalidStanza, match="not a stanza"):
-        to_element("<foo/>")
-    with pytest.raises(InvalidStanza, match="foreign namespace"):
-        to_element("<message xmlns='urn:other'/>")
+        read_stanza("<foo/>")
+    with pytest.raises(ForeignNamespace, match="foreign namespace") as caught:
+        read_stanza("<message xmlns='urn:other'/>")
+    assert (caught.value.kind, caught.value.namespace) == ("message", "urn:other")
     for ns in ("", " xmlns='jabber:client'", " xmlns='jabber:server'"):
-        assert etree.QName(to_element(f"<presence{ns}/>")).localname == "presence"
+        assert read_stanza(f"<presence{ns}/>").kind == "presence"
 
 
-def test_to_element_accepts_domish_and_copies_lxml() -> None:
-    """domish elements are accepted; an lxml element is copied, never changed."""
-    element = domish.Element(("jabber:client", "message"))
-    element.addElement("body", content="hi")
-    assert to_element(element).findtext("{jabber:client}body") == "hi"
-    original = etree.fromstring("<message><body>x</body></message>")
-    copy = to_element(original)
-    copy.set("from", "a@b")
-    assert original.get("from") is None
-
-
-def test_stream_text_moves_stanza_chain_only() -> None:
-    """The stanza and its direct payload move to the component namespace; extensions stay."""
-    text = stream_text(
-        etree.fromstring(
-            "<message xmlns='jabber:client' to='a@b'><body>hi</body>"
-            "<forwarded xmlns='urn:xmpp:forward:0'>"
-            "<message xmlns='jabber:client'><body>inner</body></message></forwarded>"
-            "</message>"
-        )
+def test_check_stanza_reads_addresses_and_keeps_the_element() -> None:
+    """The kind, type and prepared JIDs are read once; the element itself is not changed."""
+    original = etree.fromstring(
+        "<message type='chat' to='Nolan@LocalHost/Phone' from='localhost/rest'><body>x</body>"
+        "</message>"
     )
-    root = etree.fromstring(text)
-    assert root.tag == f"{{{COMPONENT_NS}}}message"
-    assert root.find(f"{{{COMPONENT_NS}}}body") is not None
-    inner = root.find("{urn:xmpp:forward:0}forwarded/{jabber:client}message")
-    assert inner is not None
-    assert inner.findtext("{jabber:client}body") == "inner"
+    stanza = check_stanza(original)
+    assert stanza.element is original
+    assert (stanza.kind, stanza.type) == ("message", "chat")
+    assert (stanza.to, stanza.sender) == ("nolan@localhost/Phone", "localhost/rest")
+    assert original.get("to") == "Nolan@LocalHost/Phone"
 
 
-def test_stream_text_refuses_unnamespaced_inside_extension() -> None:
-    """An element of no namespace inside an extension cannot be written faithfully."""
-    root = etree.fromstring("<message><x xmlns='urn:x'><y xmlns=''/></x></message>")
-    with pytest.raises(InvalidStanza, match="no namespace"):
-        stream_text(root)
+def test_strict_checks_types_and_iq_attributes() -> None:
+    """strict refuses a type the kind lacks and an iq without type or id; lenient does not."""
+    for text, reason in (
+        ("<message type='shout'/>", "type 'shout' is not valid for <message/>"),
+        ("<iq id='1'/>", "an <iq/> needs a 'type' attribute"),
+        ("<iq type='get'/>", "an <iq/> needs an 'id' attribute"),
+    ):
+        with pytest.raises(InvalidStanza, match=reason):
+            read_stanza(text, strict=True)
+        assert read_stanza(text).element.get("id") in (None, "1")
 
 
-def test_stream_text_keeps_attributes_and_lang() -> None:
-    """Attributes, xml:lang and text survive the rewrite."""
-    root = etree.fromstring(
-        "<message xml:lang='fr' type='chat' to='a@b'><body>salut &amp; &lt;3</body></message>"
-    )
-    again = etree.fromstring(stream_text(root))
-    assert again.get("{http://www.w3.org/XML/1998/namespace}lang") == "fr"
-    assert again.get("type") == "chat"
-    assert again.findtext(f"{{{COMPONENT_NS}}}body") == "salut & <3"
+def test_unreadable_keeps_the_parsers_facts() -> None:
+    """An unreadable text says which safety rule refused it, and the parser's own sentence."""
+    with pytest.raises(UnreadableStanza) as caught:
+        parse_xml("<message>")
+    assert caught.value.reason == "malformed"
+    assert caught.value.detail.startswith("not well-formed XML: ")
+    with pytest.raises(UnreadableStanza) as caught:
+        parse_xml(" ")
+    assert caught.value.reason == "empty"
 
 
-texts = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\ufffe\uffff"),
-    max_size=40,
-)
-
-
-@given(body=texts, subject=texts)
-def test_stream_text_round_trips_text(body: str, subject: str) -> None:
-    """Any printable body and subject come back unchanged after the rewrite."""
-    root = etree.Element("{jabber:client}message")
-    etree.SubElement(root, "{jabber:client}body").text = body
-    etree.SubElement(root, "{jabber:client}subject").text = subject
-    again = parse_xml(stream_text(root))
-    assert (again.findtext(f"{{{COMPONENT_NS}}}body") or "") == body
-    assert (again.findtext(f"{{{COMPONENT_NS}}}subject") or "") == subject
-
-
-def test_origin_id_added_once() -> None:
-    """A message gets one origin-id; a second call keeps it; other stanzas get none."""
-    root = etree.fromstring("<message/>")
-    first = ensure_origin_id(root)
-    assert first
-    assert ensure_origin_id(root) == first
-    assert len(root.findall("{urn:xmpp:sid:0}origin-id")) == 1
-    assert ensure_origin_id(etree.fromstring("<presence/>")) is None
-
-
-def test_origin_ids_unique() -> None:
-    """Two messages get different origin-ids."""
-    ids = {ensure_origin_id(etree.fromstring("<message/>")) for _ in range(50)}
-    assert len(ids) == 50
+def test_bad_addresses_refused() -> None:
+    """A to or from that is not a JID is refused, naming the attribute."""
+    with pytest.raises(InvalidStanza, match="'to' is not a valid JID"):
+        read_stanza("<message to='a b@localhost'/>")
+    with pytest.raises(InvalidStanza, match="'from' is not a valid JID: empty JID"):
+        read_stanza("<message from=''/>")
 
 
 @pytest.mark.parametrize(
@@ -190,23 +153,29 @@ def test_from_policy(policy: str, sender: str | None, expected: str) -> None:
     root = etree.Element("message")
     if sender is not None:
         root.set("from", sender)
-    apply_from_policy(root, COMPONENT, policy)
-    assert root.get("from") == expected
+    assert from_policy(check_stanza(root), COMPONENT, policy) == expected
+    assert root.get("from") == sender  # the stanza's element is not changed
+
+
+def test_from_policy_keeps_the_sender_as_written() -> None:
+    """A sender that is kept is written as the caller wrote it, not re-prepared."""
+    stanza = check_stanza(etree.Element("message", {"from": "Bot@REST.localhost/R"}))
+    assert from_policy(stanza, COMPONENT, "reject") == "Bot@REST.localhost/R"
 
 
 def test_reject_policy_refuses_foreign_from() -> None:
     """'reject' refuses a sender outside the domain, including a sub-domain."""
     for sender in ("admin@localhost", "x@sub.rest.localhost"):
-        root = etree.Element("message", {"from": sender})
+        stanza = check_stanza(etree.Element("message", {"from": sender}))
         with pytest.raises(FromRefused, match="outside the component domain"):
-            apply_from_policy(root, COMPONENT, "reject")
+            from_policy(stanza, COMPONENT, "reject")
 
 
 def test_bad_from_refused() -> None:
     """A from that is not a JID is refused whatever the policy."""
     root = etree.Element("message", {"from": "a@@b"})
     with pytest.raises(InvalidStanza, match="not a valid JID"):
-        apply_from_policy(root, COMPONENT, "pass")
+        check_stanza(root)
 
 
 def test_in_domain() -> None:
@@ -214,15 +183,6 @@ def test_in_domain() -> None:
     assert in_domain("Bot@REST.localhost/x", COMPONENT)
     assert not in_domain("rest.localhost.evil", COMPONENT)
     assert not in_domain("@@", COMPONENT)
-
-
-def test_prepare_outbound_does_everything() -> None:
-    """prepare_outbound checks, stamps from and origin-id, and writes the wire text."""
-    text = prepare_outbound("<message to='u@localhost'><body>x</body></message>", COMPONENT, "pass")
-    root = etree.fromstring(text)
-    assert root.tag == f"{{{COMPONENT_NS}}}message"
-    assert root.get("from") == COMPONENT
-    assert root.find("{urn:xmpp:sid:0}origin-id") is not None
 
 
 @pytest.mark.parametrize("text", ["Bot@REST.localhost/Res", "localhost", "host/a@b", "é@Ä.de/x y"])
@@ -240,6 +200,14 @@ def test_parse_jid_refuses(text: str) -> None:
     """Empty labels, empty parts and parts over 1023 bytes are a ValueError."""
     with pytest.raises(ValueError):
         parse_jid(text)
+
+
+def test_parse_jid_full_is_the_prepared_text() -> None:
+    """JIDs are stringprepped; invalid ones (empty labels, over-long parts) raise ``ValueError``."""
+    assert parse_jid("Alice@Example.COM/Res").full() == "alice@example.com/Res"
+    for bad in ("", "a b@c", "a@", "a@b..c", "a@.", "a" * 1024 + "@c", "a@" + "c" * 5000):
+        with pytest.raises(ValueError):
+            parse_jid(bad)
 
 
 def test_jid_from_parts() -> None:

@@ -1,4 +1,4 @@
-"""``reload_config``: re-read the daemon's file and apply what can change while it runs.
+"""``reload_config`` and SIGHUP: re-read the daemon's file and apply what can change while it runs.
 
 Applied at once: ``loglevel`` and the access policy (``acl``,
 ``access_rules``, ``api_permissions``), which every later call is judged by.
@@ -22,6 +22,8 @@ from gateway.config.dump import dump_yaml
 from gateway.config.errors import ConfigError
 from gateway.config.load import load_config
 from gateway.config.model import Config, GatewaySection
+from gateway.config.permissions_parse import permissions_from_config
+from gateway.engine.errors import CommandFailed
 from gateway.engine.permissions import Permissions
 
 __all__ = ["LIVE_SETTINGS", "ConfigReloader", "restart_needed"]
@@ -42,6 +44,7 @@ def _settings(config: Config) -> dict[str, Any]:
         "hosts": config.hosts,
         "oauth_expire": config.oauth_expire,
         "listen": config.listen,
+        "trusted_proxies": config.trusted_proxies,
         "modules.mod_http_api": config.modules.mod_http_api,
         "modules.mod_rest": config.modules.mod_rest,
     }
@@ -102,7 +105,7 @@ class ConfigReloader:
         )
         pending = restart_needed(effective, new)
         # built before anything changes, with the hosts still served (a host change waits)
-        permissions = Permissions.from_config(effective)
+        permissions = permissions_from_config(effective)
         self._levels.set(new.loglevel)
         self._permissions.replace(permissions)
         self.current, self.pending = effective, pending
@@ -116,6 +119,18 @@ class ConfigReloader:
                 source=source,
             )
         return pending
+
+    def reload_command(self) -> tuple[str, ...]:
+        """:meth:`reload` as the ``reload_config`` command runs it.
+
+        Raises:
+            CommandFailed: the file is missing or invalid (the text names
+                the problem); nothing was changed.
+        """
+        try:
+            return self.reload()
+        except ConfigError as e:
+            raise CommandFailed(f"The configuration was not reloaded: {e}") from None
 
     def _document(self, new: Config) -> MappingProxyType[str, Any]:
         """The running document with the live sections taken from ``new``'s."""

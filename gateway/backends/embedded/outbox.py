@@ -1,0 +1,96 @@
+"""The component link's durable outbound queue, kept in the embedded store.
+
+:class:`StoreOutbox` implements :class:`~gateway.backends.interfaces.OutboundQueue`
+over the ``xmpp_outbound`` table (schema v4).  Ids come from the one-row
+counter ``xmpp_outbound_seq``, so they never repeat while the store exists,
+even after the queue runs empty.  Every operation runs in one of the store's
+write transactions, with its locking and retries.
+
+One gateway process should own a store's queue: two links draining one table
+would send every stanza twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol, TypeVar
+
+from twisted.internet.defer import Deferred
+
+from gateway.backends.embedded.store import Tx
+from gateway.backends.interfaces import QueueFull
+
+__all__ = ["COUNTER_TABLE", "TABLE", "StoreOutbox", "Writes"]
+
+T = TypeVar("T")
+
+TABLE = "xmpp_outbound"
+COUNTER_TABLE = "xmpp_outbound_seq"
+_COUNTER = "outbound"
+
+
+class Writes(Protocol):
+    """What the outbox needs of a :class:`~gateway.backends.embedded.store.Store`."""
+
+    def write(self, fn: Callable[[Tx], T]) -> Deferred[T]:
+        """Run ``fn`` in a write transaction; it commits before the Deferred fires."""
+        ...
+
+
+class StoreOutbox:
+    """An :class:`~gateway.backends.interfaces.OutboundQueue` in the store, durable across restarts.
+
+    Args:
+        store: the embedded store (its schema holds the queue's tables).
+        now: the clock for the ``created`` column.
+    """
+
+    def __init__(self, store: Writes, now: Callable[[], float] = time.time) -> None:
+        self._store = store
+        self._now = now
+
+    def append(self, stanza_xml: str, limit: int | None = None) -> Deferred[int]:
+        created = self._now()
+        return self._store.write(lambda tx: self._append(tx, stanza_xml, limit, created))
+
+    @staticmethod
+    def _append(tx: Tx, stanza_xml: str, limit: int | None, created: float) -> int:
+        # bumping the counter first locks its row (PostgreSQL) or the database
+        # (SQLite), so the count below cannot be raced by another append
+        tx.execute(f"UPDATE {COUNTER_TABLE} SET last_id = last_id + 1 WHERE name = '{_COUNTER}'")
+        if limit is not None:
+            queued = int(tx.scalar(f"SELECT COUNT(*) FROM {TABLE}"))
+            if queued >= limit:
+                raise QueueFull(limit)
+        new_id = tx.scalar(f"SELECT last_id FROM {COUNTER_TABLE} WHERE name = '{_COUNTER}'")
+        if new_id is None:
+            raise RuntimeError(f"{COUNTER_TABLE} is empty: the store's schema v4 was not applied")
+        tx.execute(
+            f"INSERT INTO {TABLE} (id, stanza, created) VALUES (?, ?, ?)",
+            (int(new_id), stanza_xml, created),
+        )
+        return int(new_id)
+
+    def peek(self, after_id: int, limit: int) -> Deferred[list[tuple[int, str]]]:
+        def peek(tx: Tx) -> list[tuple[int, str]]:
+            rows = tx.all(
+                f"SELECT id, stanza FROM {TABLE} WHERE id > ? ORDER BY id LIMIT ?",
+                (after_id, limit),
+            )
+            return [(int(row[0]), str(row[1])) for row in rows]
+
+        return self._store.write(peek)
+
+    def confirm(self, upto_id: int) -> Deferred[int]:
+        return self._store.write(
+            lambda tx: max(0, tx.execute(f"DELETE FROM {TABLE} WHERE id <= ?", (upto_id,)))
+        )
+
+    def discard(self, item_id: int) -> Deferred[bool]:
+        return self._store.write(
+            lambda tx: tx.execute(f"DELETE FROM {TABLE} WHERE id = ?", (item_id,)) > 0
+        )
+
+    def count(self) -> Deferred[int]:
+        return self._store.write(lambda tx: int(tx.scalar(f"SELECT COUNT(*) FROM {TABLE}")))
