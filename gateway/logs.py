@@ -62,6 +62,9 @@ class LogLevelControl:
         # "none" silences everything: a level above critical does not exist,
         # so drop the default instead and let the predicate refuse all.
         self.predicate.defaultLogLevel = twisted_level or LogLevel.critical
+        # the predicate copies its default into its table of namespaces when
+        # cleared; without this, events with a namespace kept the old level
+        self.predicate.clearLogLevels()
         self._silent = twisted_level is None
         self._level = name
         return name

@@ -29,10 +29,11 @@ from twisted.python.failure import Failure
 from twisted.web.resource import IResource
 
 from gateway.backends.chain import ExecutorChain
+from gateway.backends.embedded.backend import EmbeddedBackend
 from gateway.backends.embedded.outbox import StoreOutbox
 from gateway.backends.embedded.startup import open_embedded
 from gateway.backends.embedded.store import Store
-from gateway.backends.interfaces import Backend
+from gateway.backends.interfaces import TokenIssuer
 from gateway.config.model import Config, ListenerConfig, RestOptions
 from gateway.config.permissions_parse import permissions_from_config
 from gateway.engine.adapters import standard_adapters
@@ -43,21 +44,35 @@ from gateway.engine.builtin import GatewayCommands
 from gateway.engine.caches import CacheRegistry
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import Engine
+from gateway.engine.docgen import DocumentationCommands
 from gateway.engine.files import FilesDir, prepare_files_dir
-from gateway.engine.names import CURRENT_PROFILE, EJABBERD_XMLRPC, MOD_HTTP_API, MOD_REST
+from gateway.engine.names import (
+    CURRENT_PROFILE,
+    EJABBERD_OAUTH,
+    EJABBERD_XMLRPC,
+    MOD_HTTP_API,
+    MOD_REST,
+)
+from gateway.engine.oauth import TokenGrants
 from gateway.engine.server import ServerCommands
+from gateway.frontends.apidoc import ApiDescriptionResource
 from gateway.frontends.connections import Admission, Drainable, GuardedFactory, drain_all
 from gateway.frontends.ctl.process import CtlProcessor
 from gateway.frontends.ctl.server import CtlFactory
 from gateway.frontends.health import HealthResource
 from gateway.frontends.http_guard import GuardedSite
 from gateway.frontends.jsonapi import JsonApiResource
+from gateway.frontends.metrics import MetricsResource
+from gateway.frontends.oauth import OAuthResource
 from gateway.frontends.rest import RestResource
 from gateway.frontends.rest.access import access_commands_checks
 from gateway.frontends.router import PrefixRouter
 from gateway.frontends.xmlrpc import XmlRpcResource
 from gateway.hangup import HangupReload
+from gateway.jsonlog import json_lines_observer
+from gateway.logreopen import LogReopen
 from gateway.logs import LogLevelControl
+from gateway.metrics import GatewayMetrics
 from gateway.offload import Offload, ThreadOffload, run_inline
 from gateway.owner_only import ensure_private_dir
 from gateway.reload import ConfigReloader
@@ -90,11 +105,15 @@ class GatewayService(MultiService):
         twistd_options: Any = None,
         *,
         shutdown_grace: float = 10.0,
+        log_format: str = "text",
     ) -> None:
         super().__init__()
         self._reactor = reactor
+        self._log_format = log_format
         self._levels = levels
         self._twistd = twistd_options
+        #: the file the log goes to, when it is one (reopened on SIGUSR1)
+        self._log_file: Any = None
         self._listeners: list[tuple[str, str, Callable[[], IProtocolFactory]]] = []
         self._ports: list[IListeningPort] = []
         #: listeners' factories that finish their requests before the daemon stops
@@ -115,7 +134,10 @@ class GatewayService(MultiService):
             parent.setComponent(ILogObserver, observer)
 
     def _log_observer(self) -> Any:
-        """twistd's usual log destination, filtered by the configurable log level."""
+        """twistd's usual log destination, filtered by the configurable log level.
+
+        With ``log_format: json`` each event is written as one line of JSON.
+        """
         options = self._twistd
         if options is None or options.get("logger"):
             return None
@@ -125,8 +147,20 @@ class GatewayService(MultiService):
         else:
             from twisted.python.logfile import LogFile
 
-            stream = LogFile.fromFullPath(logfile or "twistd.log")
+            # no rotation of its own: logrotate moves the file, SIGUSR1 reopens it
+            stream = LogFile.fromFullPath(logfile or "twistd.log", rotateLength=None)
+            self._log_file = stream
+        if self._log_format == "json":
+            return FilteringLogObserver(json_lines_observer(stream), [self._levels])
         return FilteringLogObserver(textFileLogObserver(stream), [self._levels])
+
+    def reopen_log(self) -> str | None:
+        """Reopen the log file at its path (see :mod:`gateway.logreopen`); ``None`` for stdout."""
+        if self._log_file is None:
+            return None
+        self._log_file.reopen()
+        path: str = self._log_file.path
+        return path
 
     def privilegedStartService(self) -> None:
         for hook in self.before_listen:
@@ -188,20 +222,32 @@ class Frontends:
     sink: ComponentLink | None = None
     #: decodes large bodies off the event loop
     offload: Offload = run_inline
+    #: served at /metrics on every ejabberd_http listener
+    metrics: GatewayMetrics | None = None
+    #: issues the tokens of ejabberd_oauth handlers
+    tokens: TokenIssuer | None = None
 
     def handler(self, name: str, engine: Engine, listener: ListenerConfig) -> IResource:
         """The resource for request handler ``name`` on ``listener``."""
         limits = self.config.gateway.limits
         if name == MOD_HTTP_API:
             options = self.config.modules.mod_http_api
-            return JsonApiResource(
+            default_version = options.default_version if options else None
+            api = JsonApiResource(
                 engine,
-                default_version=options.default_version if options else None,
+                default_version=default_version,
                 tag=listener.tag,
                 custom_headers=listener.custom_headers,
                 max_body_bytes=limits.max_body_bytes,
                 trusted_proxies=self.config.trusted_proxies,
                 offload=self.offload,
+            )
+            # GET <path>/openapi.json and <path>/docs describe the commands served there
+            return ApiDescriptionResource(
+                api,
+                engine.catalogue,
+                default_version=default_version,
+                custom_headers=listener.custom_headers,
             )
         if name == EJABBERD_XMLRPC:
             return XmlRpcResource(
@@ -225,6 +271,21 @@ class Frontends:
                 trusted_proxies=self.config.trusted_proxies,
                 offload=self.offload,
             )
+        if name == EJABBERD_OAUTH and self.tokens is not None:
+            grants = TokenGrants(
+                engine,
+                self.tokens,
+                # a token is good on every listener: its scopes may be for any of them
+                tags=[other.tag for other in self.config.listen],
+                max_secret_bytes=limits.max_password_bytes,
+            )
+            return OAuthResource(
+                grants,
+                tag=listener.tag,
+                custom_headers=listener.custom_headers,
+                max_body_bytes=limits.max_body_bytes,
+                trusted_proxies=self.config.trusted_proxies,
+            )
         raise ValueError(f"unknown request handler {name!r}")
 
     def site(self, listener: ListenerConfig) -> GuardedSite:
@@ -241,6 +302,10 @@ class Frontends:
             if not any(path.rstrip("/") == "/health" for path, _ in listener.request_handlers):
                 health = HealthResource({"xmpp_component": health_check(self.sink)})
                 handlers.append(("/health", health))
+            if self.metrics is not None and not any(
+                path.rstrip("/") == "/metrics" for path, _ in listener.request_handlers
+            ):
+                handlers.append(("/metrics", MetricsResource(self.metrics)))
             root = PrefixRouter(handlers)
         limits = self.config.gateway.limits
         site = GuardedSite(
@@ -257,7 +322,7 @@ class Frontends:
 
 def _make_backend(
     config: Config, reactor: Any, service: GatewayService, files: FilesDir
-) -> tuple[Backend, Store]:
+) -> tuple[EmbeddedBackend, Store]:
     if config.gateway.backend != "embedded":
         raise SystemExit(
             f"xmpp-gateway: gateway.backend: the {config.gateway.backend!r} backend is not "
@@ -283,7 +348,13 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
     """Wire ``config`` into a ready-to-start service."""
     levels = LogLevelControl(config.loglevel)
     limits = config.gateway.limits
-    service = GatewayService(reactor, levels, twistd_options, shutdown_grace=limits.shutdown_grace)
+    service = GatewayService(
+        reactor,
+        levels,
+        twistd_options,
+        shutdown_grace=limits.shutdown_grace,
+        log_format=config.gateway.log_format,
+    )
     # large bodies and stanzas are decoded in a thread of their own
     offload = ThreadOffload(reactor)
     offload.setServiceParent(service)
@@ -294,15 +365,18 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
 
     files = _prepare_files_dir(config.gateway.files_dir)
     backend, store = _make_backend(config, reactor, service, files)
+    metrics = GatewayMetrics()
+    store.time_transactions(metrics.store_timed)
     # what clear_cache empties; parts that cache something register here
     caches = CacheRegistry()
     caches.register("command catalogue", Catalogue.forget_loaded)
     link = None
     component = config.gateway.component
     if component is not None:
+        outbox = StoreOutbox(store)
         link = ComponentLink(
             component,
-            StoreOutbox(store),
+            outbox,
             reactor,
             max_bytes=limits.max_body_bytes,
             max_depth=limits.max_xml_depth,
@@ -310,10 +384,12 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
         )
         # added after the store, so it stops before the store closes
         service.addService(link)
+        metrics.watch_link(link, outbox)
     # one permissions object for every engine and frontend: reload_config replaces its rules
     permissions = permissions_from_config(config)
     reloader = ConfigReloader(config, levels=levels, permissions=permissions)
     service.addService(HangupReload(reloader.reload, reactor))
+    service.addService(LogReopen(service.reopen_log, reactor))
 
     brute_force = config.gateway.brute_force
     limiter = FailureLimiter(
@@ -323,6 +399,7 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
         ban_time=brute_force.ban_time,
         exempt=brute_force.exempt,
     )
+    metrics.watch_limiter(limiter)
 
     def extra_status() -> list[str]:
         return [
@@ -345,6 +422,14 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
             ),
             StanzaCommands(link, max_depth=limits.max_xml_depth),
             BanCommands(limiter),
+            DocumentationCommands(
+                Catalogue.load(config.gateway.api_profile),
+                files,
+                reactor.seconds,
+                # regexp "runtime": what this gateway runs, itself or through its backend
+                runs=lambda name: gateway_commands.supports(name) or backend.supports(name),
+                offload=offload,
+            ),
         ],
     )
     authenticator = Authenticator(
@@ -366,8 +451,11 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
             config.modules.mod_rest or RestOptions(), permissions.access_allows
         ),
         # no alternative backend is suggested: the only other one cannot start yet
+        observer=metrics,
     )
-    frontends = Frontends(config, engine, reactor, sink=link, offload=offload)
+    frontends = Frontends(
+        config, engine, reactor, sink=link, offload=offload, metrics=metrics, tokens=backend
+    )
 
     for listener in config.listen:
         service.add_listener(

@@ -11,7 +11,7 @@ if ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
 fi
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -e . --config-settings editable_mode=compat
+.venv/bin/pip install -q -e .
 # state (store, control socket, logs) is private to the daemon's user
 mkdir -p -m 700 var
 .venv/bin/twistd --pidfile var/twistd.pid --logfile var/twistd.log \

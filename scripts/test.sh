@@ -18,13 +18,13 @@ if command -v apt-get >/dev/null 2>&1; then
     fi
     as_root apt-get update -q
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends \
-        ejabberd prosody postgresql python3-venv curl wget
+        ejabberd prosody postgresql python3-venv curl wget lynx php-cli chromium chromium-driver logrotate man-db
     [ "$created_policy" = yes ] && as_root rm -f /usr/sbin/policy-rc.d
 fi
 
 python3 -m venv .venv
 .venv/bin/pip install -q --upgrade pip
-.venv/bin/pip install -q -e '.[test]' --config-settings editable_mode=compat
+.venv/bin/pip install -q -e '.[test]'
 # Legacy ejabberd clients for the compatibility tests: their pinned dependencies
 # (enum34, future==0.15) would break a Python 3.11 environment, and they only need six.
 .venv/bin/pip install -q --no-deps pyejabberd==0.2.11 ejabberd-python3d==0.2.3

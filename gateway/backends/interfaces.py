@@ -10,6 +10,9 @@ so the daemon refuses to start with it.  The commands the gateway runs
 itself (``status``, ``reload_config``, ``unban_ip``, ``send_message`` ...)
 are :class:`Executor` s too, chained in front of the backend.
 
+A backend that keeps OAuth tokens and clients is also a :class:`TokenIssuer`,
+which the ``/oauth`` endpoints issue tokens through.
+
 A store may also keep the component link's :class:`OutboundQueue`; the
 contract lives here, beside the others, so the link and the store meet at
 this seam without either importing the other.
@@ -25,7 +28,15 @@ from twisted.internet.defer import Deferred
 
 from gateway.engine.model import Caller
 
-__all__ = ["Backend", "Executor", "OutboundQueue", "QueueFull", "TokenGrant"]
+__all__ = [
+    "Backend",
+    "Executor",
+    "OAuthClient",
+    "OutboundQueue",
+    "QueueFull",
+    "TokenGrant",
+    "TokenIssuer",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +82,44 @@ class Backend(Executor, Protocol):
 
     def check_token(self, token: str) -> Deferred[TokenGrant | None]:
         """The grant behind ``token``, or ``None`` when it is unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthClient:
+    """An OAuth client registered with ``oauth_add_client_password`` or ``_implicit``."""
+
+    client_id: str
+    name: str
+    #: ``"password"`` (it has a secret) or ``"implicit"`` (it has a redirect URI)
+    grant_type: str
+    #: where an implicit client's tokens are sent; empty for a password client
+    redirect_uri: str = ""
+
+
+class TokenIssuer(Protocol):
+    """Issues OAuth tokens and knows the registered OAuth clients."""
+
+    def issue_token(
+        self, user: str, host: str, scopes: list[str], ttl: int | None = None
+    ) -> Deferred[tuple[str, list[str], int]]:
+        """A new token for the existing ``user@host``: ``(token, scopes, lifetime in seconds)``.
+
+        ``ttl`` defaults to the configured ``oauth_expire``.  Fails with a
+        :class:`~gateway.engine.errors.CommandFailed` for an unknown account
+        or host, a scope it does not know, or a non-positive ``ttl``.
+        """
+        ...
+
+    def check_client_secret(self, client_id: str, secret: str) -> Deferred[bool]:
+        """Whether ``secret`` belongs to the password client ``client_id``.
+
+        Takes as long for an unknown client as for a wrong secret.
+        """
+        ...
+
+    def oauth_client(self, client_id: str) -> Deferred[OAuthClient | None]:
+        """The registered client ``client_id``, or ``None``."""
+        ...
 
 
 class QueueFull(Exception):

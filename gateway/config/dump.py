@@ -142,6 +142,7 @@ def _gateway(section: GatewaySection) -> dict[str, Any]:
     }
     entry["files_dir"] = section.files_dir
     entry["password_digests"] = list(section.password_digests)
+    entry["log_format"] = section.log_format
     return entry
 
 

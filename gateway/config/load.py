@@ -44,6 +44,7 @@ from gateway.config.permissions_parse import parse_api_permissions
 from gateway.engine.acl import AccessRule, Network, acl_names
 from gateway.engine.names import (
     CURRENT_PROFILE,
+    EJABBERD_OAUTH,
     EJABBERD_XMLRPC,
     MOD_HTTP_API,
     MOD_REST,
@@ -67,8 +68,10 @@ __all__ = [
 #: where :func:`find_config` looks when no path is given, in order
 DEFAULT_PATHS: tuple[str, ...] = ("conf/gateway.yml", "/etc/xmpp-gateway/gateway.yml")
 API_PROFILES: tuple[str, ...] = PROFILES
-HANDLERS: tuple[str, ...] = (MOD_HTTP_API, MOD_REST, EJABBERD_XMLRPC)
+HANDLERS: tuple[str, ...] = (MOD_HTTP_API, MOD_REST, EJABBERD_XMLRPC, EJABBERD_OAUTH)
 LISTENER_MODULES: tuple[str, ...] = ("ejabberd_http", EJABBERD_XMLRPC)
+#: ``gateway.log_format`` values
+LOG_FORMATS = ("text", "json")
 #: ``gateway.password_digests`` values: ejabberd's names of the hash methods
 PASSWORD_DIGESTS: tuple[str, ...] = ("md5", "sha", "sha224", "sha256", "sha384", "sha512")
 
@@ -77,7 +80,6 @@ _OTHER_HANDLERS = frozenset(
     {
         "ejabberd_web_admin",
         "ejabberd_http_ws",
-        "ejabberd_oauth",
         "ejabberd_captcha",
         "mod_bosh",
         "mod_http_upload",
@@ -641,6 +643,7 @@ _GATEWAY_KEYS = (
     "brute_force",
     "files_dir",
     "password_digests",
+    "log_format",
 )
 
 
@@ -675,6 +678,9 @@ def _gateway(value: Any, hosts: tuple[str, ...]) -> GatewaySection:
         files_dir=_str(section.get("files_dir", defaults.files_dir), f"{path}.files_dir", "a path"),
         password_digests=_password_digests(
             section.get("password_digests"), f"{path}.password_digests"
+        ),
+        log_format=_choice(
+            section.get("log_format", defaults.log_format), f"{path}.log_format", LOG_FORMATS
         ),
     )
 

@@ -127,7 +127,8 @@ class ListenerConfig:
     tls: bool = False
     #: PEM file holding the private key and the certificate chain
     certfile: str | None = None
-    #: (path prefix, handler) pairs: handler is mod_http_api, mod_rest or ejabberd_xmlrpc
+    #: (path prefix, handler) pairs: handler is mod_http_api, mod_rest, ejabberd_xmlrpc
+    #: or ejabberd_oauth
     request_handlers: tuple[tuple[str, str], ...] = ()
     #: the API profile this listener speaks, ``None`` for the gateway's default
     api_profile: str | None = None
@@ -275,6 +276,8 @@ class GatewaySection:
     #: hash methods (``md5``, ``sha`` …) whose unsalted password digests the
     #: embedded store keeps for ``check_password_hash``; weaker than SCRAM alone
     password_digests: tuple[str, ...] = ()
+    #: how the daemon writes its log: ``text`` lines, or ``json`` (one object per line)
+    log_format: str = "text"
 
 
 @dataclass(frozen=True, slots=True)

@@ -134,6 +134,12 @@ class FailureLimiter:
         self._counting: OrderedDict[IPAddress, deque[float]] = OrderedDict()
         self._banned: OrderedDict[IPAddress, _Banned] = OrderedDict()
         self._accounts: OrderedDict[str, _Account] = OrderedDict()
+        #: failed authentications counted since start (for metrics)
+        self.failures_total = 0
+        #: bans imposed since start
+        self.bans_total = 0
+        #: requests refused because their address was banned
+        self.refused_total = 0
 
     # -- the authenticator's side ----------------------------------------------------
 
@@ -153,10 +159,12 @@ class FailureLimiter:
         if remaining <= 0:
             del self._banned[ip]
             return
+        self.refused_total += 1
         raise TooManyFailures(max(1, math.ceil(remaining)))
 
     def failure(self, ip: IPAddress | None, account: str | None = None) -> None:
         """Count one failed authentication from ``ip`` naming ``account`` (either may be None)."""
+        self.failures_total += 1
         now = self._clock()
         self._expire(now)
         if account:
@@ -264,6 +272,7 @@ class FailureLimiter:
 
     def _ban(self, ip: IPAddress, failures: int, now: float) -> None:
         self._banned[ip] = _Banned(now + self.ban_time, failures)
+        self.bans_total += 1
         if len(self._banned) > self._max_addresses:
             self._banned.popitem(last=False)  # the ban closest to its end
         log.warn(

@@ -11,12 +11,14 @@ caller's dialect expects (see :mod:`gateway.engine.steps`).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol, TypeVar
 
 from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from gateway.backends.interfaces import Executor
 from gateway.engine.auth import Authenticator
@@ -43,7 +45,7 @@ from gateway.engine.steps import Step, order_for
 from gateway.engine.types import Param, Type
 from gateway.engine.versions import AdapterRegistry
 
-__all__ = ["Engine", "FrontendCheck", "PermissionCheck", "with_policy_args"]
+__all__ = ["CallObserver", "Engine", "FrontendCheck", "PermissionCheck", "with_policy_args"]
 
 log = Logger()
 
@@ -58,6 +60,20 @@ class PermissionCheck(Protocol):
     """``api_permissions``: may ``caller`` run ``definition``?"""
 
     def allows(self, caller: Caller, definition: CommandDefinition) -> bool: ...
+
+
+class CallObserver(Protocol):
+    """Told about every :meth:`Engine.call` once it has ended (metrics).
+
+    ``command`` is the name called when the catalogue knows it, else ``None``
+    (so a caller cannot invent names); ``outcome`` is ``"ok"``, the
+    :class:`CommandError` code, ``"cancelled"`` or ``"exception"``.  Called on
+    the event loop for every call: it must be cheap and must not raise.
+    """
+
+    def call_finished(
+        self, frontend: str, command: str | None, outcome: str, seconds: float
+    ) -> None: ...
 
 
 #: A frontend's own permission check, asked before ``api_permissions`` for
@@ -93,6 +109,8 @@ class Engine:
         checks: extra permission checks per frontend name (mod_rest's
             ``access_commands``), asked before ``api_permissions``.
         alternative: the backend name to suggest when ``backend`` cannot run a command.
+        observer: told how each call ended and how long it took.
+        clock: times the calls for ``observer`` (seconds, monotonic).
     """
 
     def __init__(
@@ -107,6 +125,8 @@ class Engine:
         authenticator: Authenticator | None = None,
         checks: Mapping[str, Sequence[FrontendCheck]] | None = None,
         alternative: str | None = None,
+        observer: CallObserver | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.catalogue = catalogue
         self.canonical = canonical
@@ -117,6 +137,8 @@ class Engine:
         self.authenticator = authenticator
         self.checks: Mapping[str, Sequence[FrontendCheck]] = dict(checks or {})
         self.alternative = alternative
+        self.observer = observer
+        self._clock = clock
 
     def for_profile(self, catalogue: Catalogue) -> Engine:
         """The same engine speaking another API profile (for per-listener profiles)."""
@@ -132,6 +154,8 @@ class Engine:
             authenticator=self.authenticator,
             checks=self.checks,
             alternative=self.alternative,
+            observer=self.observer,
+            clock=self._clock,
         )
 
     # -- the entry --------------------------------------------------------------
@@ -143,7 +167,31 @@ class Engine:
         looked up, which definition was chosen (``definition``).  Whatever a
         :class:`LateArguments` reader raises fails the call unchanged.
         """
-        return ensureDeferred(self._run(call))
+        if self.observer is None:
+            return ensureDeferred(self._run(call))
+        started = self._clock()
+        done = ensureDeferred(self._run(call))
+        done.addBoth(self._observe, self.observer, call, started)
+        return done
+
+    def _observe(
+        self, outcome: Result | Failure, observer: CallObserver, call: CommandCall, started: float
+    ) -> Result | Failure:
+        """Tell ``observer`` how ``call`` ended; pass the outcome on unchanged."""
+        if isinstance(outcome, Failure):
+            error = outcome.value
+            if isinstance(error, CommandError):
+                ended = error.code
+            else:
+                ended = "cancelled" if isinstance(error, CancelledError) else "exception"
+        else:
+            ended = "ok"
+        command = call.name if call.name in self.catalogue else None
+        try:
+            observer.call_finished(call.frontend, command, ended, self._clock() - started)
+        except Exception:
+            log.failure("the call observer failed")
+        return outcome
 
     # -- for requests that are not commands ----------------------------------------
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "CURRENT_PROFILE",
     "EJABBERD_CTL",
+    "EJABBERD_OAUTH",
     "EJABBERD_WEB_ADMIN",
     "EJABBERD_XMLRPC",
     "FRONTENDS",
@@ -34,6 +35,9 @@ MOD_HTTP_API = "mod_http_api"
 EJABBERD_XMLRPC = "ejabberd_xmlrpc"
 #: the mod_rest text endpoint
 MOD_REST = "mod_rest"
+#: the OAuth endpoints (``/oauth``): a request handler, not a ``from`` name, since the
+#: tokens it issues are used through the other frontends
+EJABBERD_OAUTH = "ejabberd_oauth"
 #: ejabberd's web admin: no gateway frontend, but rules may name it
 EJABBERD_WEB_ADMIN = "ejabberd_web_admin"
 #: ejabberd's scheduled commands: no gateway frontend, but rules may name it

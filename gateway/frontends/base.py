@@ -253,6 +253,7 @@ class AsyncResource(Resource, Generic[R]):
             self._send_error_response(request, failure)
         except Exception:
             self.log.failure("could not send the error answer for {uri}", uri=_uri(request))
+            _last_resort(request)
 
     def _log_escaped(self, failure: Failure, request: IRequest) -> None:
         # _answer catches everything; this only guards against bugs in it
@@ -287,6 +288,15 @@ class AsyncResource(Resource, Generic[R]):
         if len(data) > limit:
             raise RequestTooLarge(limit)
         return data
+
+
+def _last_resort(request: IRequest) -> None:
+    """A bare 500 when a dialect's own error encoder failed: every request gets an answer."""
+    if _started(request):
+        if not getattr(request, "finished", False):
+            request.finish()
+        return
+    write_answer(request, HttpAnswer(500, b"internal error", (("Content-Type", "text/plain"),)))
 
 
 def _started(request: IRequest) -> bool:

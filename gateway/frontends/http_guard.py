@@ -14,6 +14,10 @@ connections (:class:`GuardedChannel`) obey three limits:
 - **connection cap** (``max_connections``): see
   :mod:`gateway.frontends.connections`.
 
+Request heads are read as ejabberd reads them: bare-LF header lines and
+identical repeated ``Content-Length`` values are accepted
+(:mod:`gateway.frontends.http_framing`).
+
 Bodies are left to the resources (no form parsing into ``request.args``,
 which would decode a large url-encoded body on the event loop).
 
@@ -31,11 +35,11 @@ from twisted.internet.interfaces import IAddress, IDelayedCall, IReactorTime
 from twisted.internet.protocol import connectionDone
 from twisted.logger import Logger
 from twisted.python.failure import Failure
-from twisted.web.http import HTTPChannel
 from twisted.web.resource import IResource
 from twisted.web.server import Site
 
 from gateway.frontends.connections import Admission, abort_connection
+from gateway.frontends.http_framing import LenientHeadChannel
 
 __all__ = ["GuardedChannel", "GuardedSite"]
 
@@ -51,8 +55,12 @@ _REQUEST_TIMEOUT = (
 )
 
 
-class GuardedChannel(HTTPChannel):
-    """An HTTP/1.1 connection with a receive deadline that reports to its site."""
+class GuardedChannel(LenientHeadChannel):
+    """An HTTP/1.1 connection with a receive deadline that reports to its site.
+
+    Its request heads are read as ejabberd reads them (see
+    :mod:`gateway.frontends.http_framing`).
+    """
 
     site: GuardedSite
 

@@ -1,9 +1,12 @@
 """``gatewayctl``: run an ejabberdctl-style command in the running gateway.
 
-    gatewayctl [--config FILE] [--version N] [--auth USER HOST PASS] COMMAND [ARGS...]
+    gatewayctl [--config FILE] [--version N] [--auth USER HOST PASS] [--json] COMMAND [ARGS...]
+    gatewayctl completion bash
 
 The command line is sent, as is, over the daemon's local control socket; the
 daemon prints nothing itself, so output and exit status come back from it.
+``--json`` asks it for the result as ``/api``'s JSON.  ``completion bash``
+prints a bash completion script and needs no daemon.
 The configuration file is read only to find that socket
 (``gateway.ctl_socket``).  Exit statuses follow ejabberdctl: 0 success,
 1 error, 2 usage, 3 the daemon could not be reached.
@@ -33,12 +36,19 @@ EXIT_RPC = 3
 
 _USAGE = """\
 Usage: gatewayctl [--config FILE] [--version API_VERSION] [--auth USER HOST PASSWORD]
-                  COMMAND [ARGUMENT ...]
+                  [--json] COMMAND [ARGUMENT ...]
 
 Runs one command in the running gateway through its control socket.
   gatewayctl help              list the available commands
   gatewayctl help COMMAND      arguments and result of one command
+  gatewayctl help TAG          the commands carrying that tag
+  gatewayctl help tags         every tag with its commands
+  gatewayctl --json COMMAND …  print the result as the JSON /api answers
+  gatewayctl completion bash   print a bash completion script
 """
+
+#: the shells ``completion`` writes a script for
+COMPLETION_SHELLS = ("bash",)
 
 
 class ConfigProblem(Exception):
@@ -69,9 +79,10 @@ def find_socket(config: str | None, cwd: Path) -> Path:
     return cwd / socket_path
 
 
-def _split_config(argv: list[str]) -> tuple[str | None, list[str]]:
-    """Take ``--config FILE`` out of the leading options; the rest goes to the daemon."""
+def _split_config(argv: list[str]) -> tuple[str | None, bool, list[str]]:
+    """Take ``--config FILE`` and ``--json`` out of the leading options; the rest goes on."""
     config: str | None = None
+    as_json = False
     forwarded: list[str] = []
     i = 0
     while i < len(argv):
@@ -86,6 +97,9 @@ def _split_config(argv: list[str]) -> tuple[str | None, list[str]]:
             i += 1
         elif word == "--no-timeout":
             i += 1  # ejabberdctl's option; the gateway has no call timeout to lift
+        elif word == "--json":
+            as_json = True
+            i += 1
         elif word == "--version":
             forwarded += argv[i : i + 2]
             i += 2
@@ -94,7 +108,7 @@ def _split_config(argv: list[str]) -> tuple[str | None, list[str]]:
             i += 4
         else:
             break
-    return config, forwarded + argv[i:]
+    return config, as_json, forwarded + argv[i:]
 
 
 def _has_command(argv: list[str]) -> bool:
@@ -104,8 +118,11 @@ def _has_command(argv: list[str]) -> bool:
     return i < len(argv)
 
 
-def _call(path: Path, argv: list[str]) -> dict[str, Any]:
-    request = json.dumps({"argv": argv}).encode("utf-8") + b"\n"
+def _call(path: Path, argv: list[str], as_json: bool) -> dict[str, Any]:
+    fields: dict[str, Any] = {"argv": argv}
+    if as_json:
+        fields["json"] = True
+    request = json.dumps(fields).encode("utf-8") + b"\n"
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         conn.connect(str(path))
         conn.sendall(request)
@@ -137,20 +154,22 @@ def run(
         stdout.write(_USAGE)
         return 0
     try:
-        config, forwarded = _split_config(args)
+        config, as_json, forwarded = _split_config(args)
     except ValueError as e:
         stderr.write(f"gatewayctl: {e}\n{_USAGE}")
         return EXIT_USAGE
     if not _has_command(forwarded):
         stderr.write(_USAGE)
         return EXIT_USAGE
+    if forwarded[0] == "completion":
+        return _completion(forwarded[1:], stdout, stderr)
     try:
         path = find_socket(config, cwd)
     except ConfigProblem as e:
         stderr.write(f"gatewayctl: {e}\n")
         return EXIT_USAGE
     try:
-        answer = _call(path, forwarded)
+        answer = _call(path, forwarded, as_json)
     except OSError as e:
         reason = e.strerror or str(e)
         stderr.write(f"Failed RPC connection to the gateway at {path}: {reason}\n")
@@ -160,6 +179,19 @@ def run(
         stdout.write(output + "\n")
     status: int = answer["exit"]
     return status
+
+
+def _completion(words: list[str], stdout: TextIO, stderr: TextIO) -> int:
+    """``completion SHELL``: the completion script, from the packaged 24.12 catalogue."""
+    if len(words) != 1 or words[0] not in COMPLETION_SHELLS:
+        stderr.write(f"Usage: gatewayctl completion {'|'.join(COMPLETION_SHELLS)}\n")
+        return EXIT_USAGE
+    # imported here: every other use of gatewayctl starts without the catalogue
+    from gateway.engine.catalogue import Catalogue
+    from gateway.frontends.ctl.completion import bash_completion
+
+    stdout.write(bash_completion(Catalogue.load()))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:

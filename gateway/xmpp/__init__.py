@@ -6,7 +6,6 @@
 - :mod:`gateway.xmpp.pump`: the queue written to the stream, confirmed by pings;
 - :mod:`gateway.xmpp.iq_tracker`: IQs a caller waits for, matched to their answers;
 - :mod:`gateway.xmpp.status`: the link's state, ``status`` lines and ``/health``;
-- :mod:`gateway.xmpp.queue`: an outbound queue in memory (the durable one is the store's);
 - :mod:`gateway.xmpp.handlers`: what the component answers (disco#info, ping, version);
 - :mod:`gateway.xmpp.poison`: which queued stanza a stream error blames (then dropped);
 - :mod:`gateway.xmpp.wire`: stanzas on the stream (namespaces, origin-id, IQ answers), once

@@ -153,6 +153,8 @@ class ComponentLink(MultiService):
             configured=True,
             bounced=self._pump.bounced,
             dead_lettered=self._pump.dead_lettered,
+            reconnects=max(0, self._session.streams - 1),
+            accepted=self._pump.accepted,
         )
 
     def status_lines(self) -> list[str]:

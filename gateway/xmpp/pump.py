@@ -96,6 +96,8 @@ class OutboundPump:
         self.bounced = 0
         #: queued stanzas dropped because the server closed the stream over them
         self.dead_lettered = 0
+        #: stanzas stored in the queue since start
+        self.accepted = 0
         self._confirmed_upto = 0
         self._flow: _Flow | None = None
         # one append at a time: ids must be committed in the order the pump
@@ -129,6 +131,7 @@ class OutboundPump:
         finally:
             self._append_lock.release()
         self.queued += 1
+        self.accepted += 1
         self._kick()
 
     # -- streams -----------------------------------------------------------------------------

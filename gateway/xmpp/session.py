@@ -100,6 +100,8 @@ class ComponentSession(MultiService):
         self._stream: Stream | None = None
         #: connection attempts since the last successful handshake
         self._failures = 0
+        #: streams authenticated since start (the first one and every reconnection)
+        self.streams = 0
         self._handshake_timer: IDelayedCall | None = None
 
         factory = component.componentFactory(jid, secret)
@@ -168,6 +170,7 @@ class ComponentSession(MultiService):
             return
         stream.authenticated = True
         self._failures = 0
+        self.streams += 1
         self.since = self._clock.seconds()
         self.current = stream
         self._up(stream)

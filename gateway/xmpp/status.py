@@ -26,6 +26,10 @@ class LinkState:
     bounced: int = 0
     #: queued stanzas dropped because the server closed the stream over them
     dead_lettered: int = 0
+    #: times the stream came back up after the first one (since start)
+    reconnects: int = 0
+    #: stanzas accepted into the queue since start
+    accepted: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """The state as JSON-ready values."""

@@ -3,25 +3,16 @@
 ``shipped`` is one daemon per test module, on the shipped configuration with
 the admin and ``alice`` registered.  Tests that change lasting state (bans,
 passwords) start their own with ``live.shipped_daemon``.  Every test collected
-here is marked ``integration``: it starts the real daemon.
+here is marked ``integration`` (see ``tests/conftest.py``): it starts the real daemon.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from tests.hostile.live import ShippedDaemon, shipped_daemon
-
-HERE = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if HERE in item.path.parents:
-            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ one, and ``check_password`` hashed only for existing accounts.  Now every
 login path and both commands answer an unknown account exactly like an
 existing one given a wrong password: same status, same body (the equal
 work, one PBKDF2 either way, is checked by counting hashes in
-``tests/unit/test_embedded_enumeration.py`` rather than by timing here).
+``tests/backends/embedded/test_enumeration.py`` rather than by timing here).
 """
 
 from __future__ import annotations

@@ -5,15 +5,18 @@ private server with the given options and returns it running; every server a mod
 stopped and removed when the module's tests are done.  ``xmpp_receiver`` starts logged-in
 clients that are logged out at the end of the test.
 
+``ejabberd`` and ``prosody`` are one server of each kind per module, with the accounts of
+``xmpp_users`` (a module overrides that fixture to register others), and ``server`` runs a test
+against each of them.
+
 Without the server packages the tests that use them are skipped, or fail when ``CI`` is set.
-Every test collected from this directory is marked ``integration``.
+Every test collected from this directory is marked ``integration`` (see ``tests/conftest.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -29,14 +32,6 @@ from tests.integration.servers import (
 
 if TYPE_CHECKING:
     from tests.integration.xmppclient import Receiver
-
-HERE = Path(__file__).parent
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    for item in items:
-        if HERE in item.path.parents:
-            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +62,35 @@ def prosody_server() -> Iterator[Callable[..., ProsodyServer]]:
             return server
 
         yield start
+
+
+@pytest.fixture(scope="module")
+def xmpp_users() -> dict[str, str]:
+    """The accounts (user -> password) a module's ``ejabberd`` and ``prosody`` start with."""
+    return {"bob": "bob-secret"}
+
+
+@pytest.fixture(scope="module")
+def ejabberd(
+    ejabberd_server: Callable[..., EjabberdServer], xmpp_users: dict[str, str]
+) -> EjabberdServer:
+    """The module's ejabberd, with ``xmpp_users`` registered."""
+    return ejabberd_server(users=xmpp_users)
+
+
+@pytest.fixture(scope="module")
+def prosody(
+    prosody_server: Callable[..., ProsodyServer], xmpp_users: dict[str, str]
+) -> ProsodyServer:
+    """The module's Prosody, with ``xmpp_users`` registered."""
+    return prosody_server(users=xmpp_users)
+
+
+@pytest.fixture(params=["ejabberd", "prosody"])
+def server(request: pytest.FixtureRequest) -> XmppServer:
+    """Each test taking ``server`` runs once against ejabberd and once against Prosody."""
+    result: XmppServer = request.getfixturevalue(request.param)
+    return result
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -115,7 +115,8 @@ class Daemon:
 _outputs: dict[int, tuple[Path, int]] = {}
 
 
-def start(config: Path, workdir: Path) -> subprocess.Popen[str]:
+def start(config: Path, workdir: Path, twistd_options: Sequence[str] = ()) -> subprocess.Popen[str]:
+    """``twistd -n`` (with ``twistd_options``, e.g. ``--logfile``) running the daemon."""
     # The daemon logs every request: a pipe that nobody reads until the end would fill
     # up (64 KiB) and block it, so the output goes to a file in ``workdir`` instead.
     path = workdir / "daemon.out"
@@ -126,6 +127,7 @@ def start(config: Path, workdir: Path) -> subprocess.Popen[str]:
                 "-n",
                 "--pidfile",
                 str(workdir / "twistd.pid"),
+                *twistd_options,
                 "xmpp-gateway",
                 "--config",
                 str(config),

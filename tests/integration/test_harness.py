@@ -57,20 +57,9 @@ Factory = Callable[..., XmppServer]
 
 
 @pytest.fixture(scope="module")
-def ejabberd(ejabberd_server: Callable[..., EjabberdServer]) -> EjabberdServer:
-    return ejabberd_server(users=USERS)
-
-
-@pytest.fixture(scope="module")
-def prosody(prosody_server: Callable[..., ProsodyServer]) -> ProsodyServer:
-    return prosody_server(users=USERS)
-
-
-@pytest.fixture(params=["ejabberd", "prosody"])
-def server(request: pytest.FixtureRequest) -> XmppServer:
-    """Each test taking ``server`` runs once against ejabberd and once against Prosody."""
-    result: XmppServer = request.getfixturevalue(request.param)
-    return result
+def xmpp_users() -> dict[str, str]:
+    """This module's servers start with alice and bob (a password with spaces)."""
+    return USERS
 
 
 @pytest.fixture(params=["ejabberd_server", "prosody_server"])

@@ -32,10 +32,9 @@ from pathlib import Path
 import pytest
 
 from tests.integration.daemon import Daemon, running_daemon
-from tests.integration.servers import EjabberdServer, ProsodyServer, XmppServer
+from tests.integration.servers import XmppServer
 from tests.integration.xmppclient import ReceivedMessage, Receiver
 
-USERS = {"bob": "bob-secret"}
 README_SENDER = "localhost/rest"
 
 # (server fixture, the gateway's ``gateway.component.from`` policy)
@@ -65,16 +64,6 @@ class Setup:
         component = self.server.component
         assert component is not None
         return README_SENDER if self.policy == "pass" else component.domain
-
-
-@pytest.fixture(scope="module")
-def ejabberd(ejabberd_server: Callable[..., EjabberdServer]) -> EjabberdServer:
-    return ejabberd_server(users=USERS)
-
-
-@pytest.fixture(scope="module")
-def prosody(prosody_server: Callable[..., ProsodyServer]) -> ProsodyServer:
-    return prosody_server(users=USERS)
 
 
 def wait_until_linked(gateway: Daemon, timeout: float = 30) -> None:

@@ -55,10 +55,9 @@ from typing import Any
 import pytest
 
 from tests.integration.daemon import Daemon, free_port, running_daemon
-from tests.integration.servers import EjabberdServer, ProsodyServer, XmppServer
+from tests.integration.servers import XmppServer
 from tests.integration.xmppclient import ReceivedMessage, Receiver
 
-USERS = {"bob": "bob-secret"}
 TOTAL = 1000
 CONNECTIONS = 4
 # the link's defaults: stanzas per confirmation ping, pings outstanding at once
@@ -344,23 +343,6 @@ def order_violations(posts: list[Post], first: dict[int, int]) -> list[tuple[int
         if latest is not None and first[latest.n] > first[post.n]:
             violations.append((latest.n, post.n))
     return violations
-
-
-@pytest.fixture(scope="module")
-def ejabberd(ejabberd_server: Callable[..., EjabberdServer]) -> EjabberdServer:
-    return ejabberd_server(users=USERS)
-
-
-@pytest.fixture(scope="module")
-def prosody(prosody_server: Callable[..., ProsodyServer]) -> ProsodyServer:
-    return prosody_server(users=USERS)
-
-
-@pytest.fixture(params=["ejabberd", "prosody"])
-def server(request: pytest.FixtureRequest) -> XmppServer:
-    """The test runs against ejabberd and against Prosody."""
-    result: XmppServer = request.getfixturevalue(request.param)
-    return result
 
 
 def test_order_check_sees_a_swap() -> None:

@@ -23,7 +23,7 @@ from gateway.backends.embedded import accounts, misc, muc, oauth, roster, srg, s
 from gateway.backends.embedded.context import Context, Handler, prep_host
 from gateway.backends.embedded.passwords import STORABLE_DIGESTS
 from gateway.backends.embedded.store import Store
-from gateway.backends.interfaces import TokenGrant
+from gateway.backends.interfaces import OAuthClient, TokenGrant
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.errors import CommandError, NotSupported, Unavailable
 from gateway.engine.files import FilesDir
@@ -202,3 +202,7 @@ class EmbeddedBackend:
     def check_client_secret(self, client_id: str, secret: str) -> Deferred[bool]:
         """Whether ``secret`` is right for the OAuth password client ``client_id``."""
         return ensureDeferred(oauth.check_client_secret(self.ctx, client_id, secret))
+
+    def oauth_client(self, client_id: str) -> Deferred[OAuthClient | None]:
+        """The OAuth client registered as ``client_id``, or ``None``."""
+        return ensureDeferred(oauth.find_client(self.ctx, client_id))

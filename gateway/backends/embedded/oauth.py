@@ -27,23 +27,28 @@ from gateway.backends.embedded.context import (
     split_jid,
     unknown_user,
 )
-from gateway.backends.embedded.passwords import ScramCredentials, hash_password, verify_password
+from gateway.backends.embedded.passwords import (
+    DUMMY_CREDENTIALS,
+    ScramCredentials,
+    hash_password,
+    verify_password,
+)
 from gateway.backends.embedded.store import Tx
-from gateway.backends.interfaces import TokenGrant
+from gateway.backends.interfaces import OAuthClient, TokenGrant
 from gateway.engine.errors import CommandFailed
 from gateway.engine.model import ResTuple
+from gateway.engine.scopes import BASE_SCOPES
 
 __all__ = [
     "BASE_SCOPES",
     "HANDLERS",
     "check_client_secret",
     "check_token",
+    "find_client",
     "issue_token",
     "token_id",
 ]
 
-#: scopes every token may carry besides command names (as ejabberd allows)
-BASE_SCOPES = frozenset({"ejabberd:user", "ejabberd:admin", "sasl_auth"})
 TOKEN_LENGTH = 32
 _ALPHABET = string.ascii_letters + string.digits
 _ID_PREFIX = "sha256:"
@@ -120,7 +125,11 @@ async def check_token(ctx: Context, token: str) -> TokenGrant | None:
 
 
 async def check_client_secret(ctx: Context, client_id: str, secret: str) -> bool:
-    """Whether ``secret`` belongs to the password-grant client ``client_id``."""
+    """Whether ``secret`` belongs to the password-grant client ``client_id``.
+
+    An unknown client costs the same PBKDF2 as a wrong secret, so timing does
+    not tell which client ids exist.
+    """
 
     def check(tx: Tx) -> bool:
         row = tx.one(
@@ -129,10 +138,25 @@ async def check_client_secret(ctx: Context, client_id: str, secret: str) -> bool
             (client_id,),
         )
         if row is None:
+            verify_password(secret, DUMMY_CREDENTIALS)
             return False
         return verify_password(secret, ScramCredentials(row[0], int(row[1]), row[2], ""))
 
     return await ctx.store.read(check)
+
+
+async def find_client(ctx: Context, client_id: str) -> OAuthClient | None:
+    """The registered client ``client_id``, or ``None``."""
+    row = await ctx.store.read(
+        lambda tx: tx.one(
+            "SELECT client_id, client_name, grant_type, redirect_uri FROM oauth_clients"
+            " WHERE client_id = ?",
+            (client_id,),
+        )
+    )
+    if row is None:
+        return None
+    return OAuthClient(row[0], row[1], row[2], row[3])
 
 
 # -- command handlers ---------------------------------------------------------------------------

@@ -94,3 +94,16 @@ class StoreOutbox:
 
     def count(self) -> Deferred[int]:
         return self._store.write(lambda tx: int(tx.scalar(f"SELECT COUNT(*) FROM {TABLE}")))
+
+    def oldest_created(self) -> Deferred[float | None]:
+        """When the oldest queued stanza was queued (POSIX time), ``None`` when the queue is empty.
+
+        Ids grow with time, so the lowest id is found through the primary key
+        without reading the rest of the queue.
+        """
+
+        def oldest(tx: Tx) -> float | None:
+            created = tx.scalar(f"SELECT created FROM {TABLE} ORDER BY id LIMIT 1")
+            return float(created) if created is not None else None
+
+        return self._store.write(oldest)

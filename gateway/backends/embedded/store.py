@@ -16,6 +16,7 @@ and ``ON CONFLICT`` so concurrent gateways never lose or duplicate rows.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
@@ -24,10 +25,11 @@ from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
+from twisted.python.failure import Failure
 
 from gateway.backends.embedded.dialect import Dialect, StoreAddress
 
-__all__ = ["Row", "Store", "Tx", "connection_pool"]
+__all__ = ["Row", "Store", "StoreTimer", "Tx", "connection_pool"]
 
 T = TypeVar("T")
 Row = tuple[Any, ...]
@@ -36,6 +38,9 @@ log = Logger()
 
 #: how often a transaction is retried after a deadlock or serialisation failure
 RETRIES = 4
+
+#: told ``("read" | "write", seconds)`` after each transaction, succeeded or not
+StoreTimer = Callable[[str, float], None]
 
 
 class Tx:
@@ -99,6 +104,15 @@ class Store:
         self._writer = writer
         self._reader = reader
         self._closed = False
+        self._timer: StoreTimer | None = None
+        self._clock: Callable[[], float] = time.monotonic
+
+    def time_transactions(
+        self, timer: StoreTimer, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        """Tell ``timer`` how long each transaction took, waiting for a connection included."""
+        self._timer = timer
+        self._clock = clock
 
     @property
     def engine(self) -> str:
@@ -107,11 +121,26 @@ class Store:
 
     def read(self, fn: Callable[[Tx], T]) -> Deferred[T]:
         """Run ``fn`` in a read transaction."""
-        return ensureDeferred(self._interact(self._reader, fn, write=False))
+        return self._timed("read", ensureDeferred(self._interact(self._reader, fn, write=False)))
 
     def write(self, fn: Callable[[Tx], T]) -> Deferred[T]:
         """Run ``fn`` in a write transaction; it commits before the Deferred fires."""
-        return ensureDeferred(self._interact(self._writer, fn, write=True))
+        return self._timed("write", ensureDeferred(self._interact(self._writer, fn, write=True)))
+
+    def _timed(self, operation: str, work: Deferred[T]) -> Deferred[T]:
+        timer = self._timer
+        if timer is None:
+            return work
+        started = self._clock()
+
+        def report(outcome: T | Failure) -> T | Failure:
+            try:
+                timer(operation, self._clock() - started)
+            except Exception:
+                log.failure("the store timer failed")
+            return outcome
+
+        return work.addBoth(report)
 
     def compute(self, fn: Callable[..., T], *args: Any) -> Deferred[T]:
         """Run CPU-bound ``fn(*args)`` (password hashing) off the reactor thread."""

@@ -1,9 +1,11 @@
 """The ejabberdctl dialect: command lines in, text and an exit status out.
 
-:mod:`.text` formats results, errors and help; :mod:`.options` reads
-``--version`` and ``--auth``; :mod:`.args` reads the positional arguments;
-:mod:`.process` runs a whole command line through the engine; and
-:mod:`.server` serves the local control socket ``gatewayctl`` talks to.
+:mod:`.text` formats results, errors and help; :mod:`.json_output` gives
+``gatewayctl --json`` its ``/api`` JSON; :mod:`.options` reads ``--version``
+and ``--auth``; :mod:`.args` reads the positional arguments; :mod:`.process`
+runs a whole command line through the engine; :mod:`.server` serves the
+local control socket ``gatewayctl`` talks to; and :mod:`.completion` writes
+its bash completion script.
 """
 
 from gateway.frontends.ctl.args import ArgumentCountError, parse_ctl_args

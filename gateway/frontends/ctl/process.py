@@ -22,6 +22,7 @@ from gateway.engine.errors import CommandError, UnknownCommand
 from gateway.engine.model import CommandCall, CommandDefinition, IPAddress, LateArguments
 from gateway.engine.names import EJABBERD_CTL
 from gateway.frontends.ctl.args import ArgumentCountError, command_name, parse_ctl_args
+from gateway.frontends.ctl.json_output import json_error, json_result, json_text
 from gateway.frontends.ctl.options import BadVersion, UsageError, parse_options
 from gateway.frontends.ctl.text import (
     format_command_list,
@@ -29,6 +30,7 @@ from gateway.frontends.ctl.text import (
     format_help,
     format_result,
     format_tagged,
+    format_tags,
     output_style,
     usage_text,
 )
@@ -68,15 +70,25 @@ class CtlProcessor:
         self.frontend = frontend
         self.program = program
 
-    def process(self, argv: Sequence[str], ip: IPAddress | None = None) -> Deferred[Answer]:
-        """Run ``argv`` (everything after the program name); never fails."""
-        return ensureDeferred(self.run(argv, ip))
+    def process(
+        self, argv: Sequence[str], ip: IPAddress | None = None, *, json: bool = False
+    ) -> Deferred[Answer]:
+        """Run ``argv`` (everything after the program name); never fails.
 
-    async def run(self, argv: Sequence[str], ip: IPAddress | None = None) -> Answer:
+        With ``json``, a command's result or error is the JSON ``/api`` gives
+        (see :mod:`.json_output`); help and usage stay text.
+        """
+        return ensureDeferred(self.run(argv, ip, json=json))
+
+    async def run(
+        self, argv: Sequence[str], ip: IPAddress | None = None, *, json: bool = False
+    ) -> Answer:
         """Like :meth:`process`, as a coroutine."""
         try:
-            return await self.answer(argv, ip)
+            return await self.answer(argv, ip, json=json)
         except CommandError as e:
+            if json:
+                return json_error(e, profile=self.engine.catalogue.profile)
             return format_error(e)
 
     async def answer(
@@ -84,6 +96,8 @@ class CtlProcessor:
         argv: Sequence[str],
         ip: IPAddress | None = None,
         credentials: Credentials | None = None,
+        *,
+        json: bool = False,
     ) -> Answer:
         """The answer to ``argv``, or the :class:`CommandError` it ended with.
 
@@ -94,7 +108,7 @@ class CtlProcessor:
         errors are logged and answered as an internal error.
         """
         try:
-            return await self._answer(argv, ip, credentials)
+            return await self._answer(argv, ip, credentials, json)
         except (CommandError, CancelledError):
             raise
         except Exception:
@@ -102,7 +116,11 @@ class CtlProcessor:
             return "Error: internal error", EXIT_ERROR
 
     async def _answer(
-        self, argv: Sequence[str], ip: IPAddress | None, credentials: Credentials | None
+        self,
+        argv: Sequence[str],
+        ip: IPAddress | None,
+        credentials: Credentials | None,
+        json: bool,
     ) -> Answer:
         try:
             line = parse_options(argv)
@@ -133,8 +151,13 @@ class CtlProcessor:
         try:
             result = await self.engine.call(call)
         except ArgumentCountError as e:
+            if json:
+                # like mod_http_api's argument errors: a bare JSON string
+                return json_text(e.message), EXIT_ERROR
             shown = self.engine.catalogue.lookup(e.definition.name, e.definition.version)
             return f"{format_help(shown)}\n\nError: {e.message}", EXIT_ERROR
+        if json:
+            return json_result(result)
         return format_result(result, output_style(result.profile, result.requested_version))
 
     def _help(self, words: list[str], version: int | None) -> Answer:
@@ -143,6 +166,8 @@ class CtlProcessor:
             return format_command_list(catalogue, self.program), EXIT_OK
         if len(words) > 1:
             return usage_text(self.program), EXIT_USAGE
+        if words == ["tags"]:
+            return format_tags(catalogue), EXIT_OK
         name = command_name(words[0])
         definition = catalogue.find(name, version)
         if definition is not None:

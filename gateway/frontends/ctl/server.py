@@ -3,8 +3,10 @@
 One connection carries one request: a single line of JSON
 ``{"argv": ["--version", "2", "status"]}``, answered by a single line
 ``{"output": "...", "exit": 0}`` after which the server closes the
-connection.  The socket is meant for a UNIX endpoint that only the daemon's
-user can open (``unix:PATH:mode=600``).
+connection.  ``"json": true`` in the request asks for the command's result
+or error as ``/api``'s JSON (``gatewayctl --json``).  The socket is meant
+for a UNIX endpoint that only the daemon's user can open
+(``unix:PATH:mode=600``).
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ def encode_answer(output: str, status: int) -> bytes:
     return json.dumps({"output": output, "exit": status}).encode("utf-8") + b"\n"
 
 
-def _decode_request(line: bytes) -> list[str] | None:
+def _decode_request(line: bytes) -> tuple[list[str], bool] | None:
+    """The argv of a request line and whether it asks for JSON; ``None`` when malformed."""
     try:
         request: Any = json.loads(line.decode("utf-8"))
     except ValueError:
@@ -43,7 +46,10 @@ def _decode_request(line: bytes) -> list[str] | None:
     argv = request.get("argv") if isinstance(request, dict) else None
     if not isinstance(argv, list) or not all(isinstance(a, str) for a in argv):
         return None
-    return argv
+    as_json = request.get("json", False)
+    if not isinstance(as_json, bool):
+        return None
+    return argv, as_json
 
 
 class CtlProtocol(LineOnlyReceiver):
@@ -77,13 +83,14 @@ class CtlProtocol(LineOnlyReceiver):
             return
         self._busy = True
         self._cancel_timeout()
-        argv = _decode_request(line.rstrip(b"\r"))
-        if argv is None:
+        request = _decode_request(line.rstrip(b"\r"))
+        if request is None:
             self._answer(
                 'Error: malformed request; expected one JSON line {"argv": [...]}', EXIT_USAGE
             )
             return
-        d = self._processor.process(argv)
+        argv, as_json = request
+        d = self._processor.process(argv, json=as_json)
         d.addCallbacks(lambda answer: self._answer(*answer), self._failed)
 
     def lineLengthExceeded(self, line: bytes) -> None:

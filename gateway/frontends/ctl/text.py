@@ -16,6 +16,7 @@ Three output styles exist, because ejabberd changed how nested lists print:
 from __future__ import annotations
 
 import json
+import textwrap
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -43,6 +44,7 @@ __all__ = [
     "format_help",
     "format_result",
     "format_tagged",
+    "format_tags",
     "output_style",
     "usage_text",
 ]
@@ -255,6 +257,7 @@ def usage_text(program: str = "gatewayctl") -> str:
             f"  {program} help                 list the available commands",
             f"  {program} help COMMAND         arguments and result of one command",
             f"  {program} help TAG             commands carrying that tag",
+            f"  {program} help tags            every tag with its commands",
             "",
             "Arguments are positional.  Lists are written a,b,c and tuples a:b;",
             "a list of tuples is a:b,c:d.  Dashes in command names may replace underscores.",
@@ -272,6 +275,29 @@ def format_command_list(catalogue: Catalogue, program: str = "gatewayctl") -> st
 def format_tagged(catalogue: Catalogue, tag: str, names: Iterable[str]) -> str:
     """The commands carrying ``tag``, one line each."""
     return "\n".join([f"Commands tagged {tag}:", *_command_lines(catalogue, names)])
+
+
+def format_tags(catalogue: Catalogue) -> str:
+    """``help tags``: every tag of the public commands, each followed by its commands."""
+    tagged: dict[str, list[str]] = {}
+    for name in catalogue.names():
+        for tag in catalogue.newest(name).tags:
+            tagged.setdefault(tag, []).append(name)
+    lines = ["Available tags and commands:"]
+    for tag in sorted(tagged):
+        names = ", ".join(tagged[tag])
+        lines += [
+            "",
+            f"  {tag}",
+            *textwrap.wrap(
+                names,
+                width=78,
+                initial_indent=" " * 5,
+                subsequent_indent=" " * 5,
+                break_on_hyphens=False,
+            ),
+        ]
+    return "\n".join(lines)
 
 
 def _command_lines(catalogue: Catalogue, names: Iterable[str]) -> list[str]:
