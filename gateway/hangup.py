@@ -1,34 +1,27 @@
 """SIGHUP re-reads the configuration file, as the ``reload_config`` command does.
 
-The handler itself only schedules the reload on the reactor: a signal
-arrives between two bytecodes of whatever the event loop was running, which
-is no place to change the access policy.  The outcome is logged (the
-reloader logs what it applied; a file that does not load is logged as an
-error and changes nothing).
+The reload runs on the reactor (see :mod:`gateway.signals`) and its outcome
+is logged: the reloader logs what it applied; a file that does not load is
+logged as an error and changes nothing.
 """
 
 from __future__ import annotations
 
 import signal
 from collections.abc import Callable
-from types import FrameType
-from typing import Any
 
-from twisted.application.service import Service
-from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorFromThreads
 from twisted.logger import Logger
 
 from gateway.config.errors import ConfigError
+from gateway.signals import Handler, OnSignal
 
 __all__ = ["HangupReload"]
 
 log = Logger()
 
-Handler = Callable[[int, FrameType | None], Any] | int | None
 
-
-class HangupReload(Service):
+class HangupReload(OnSignal):
     """Installs a SIGHUP handler while running that runs ``reload`` on the reactor.
 
     Args:
@@ -38,6 +31,8 @@ class HangupReload(Service):
         install: ``signal.signal``, or a fake in tests.
     """
 
+    signal_name = "SIGHUP"
+
     def __init__(
         self,
         reload: Callable[[], object],
@@ -45,29 +40,11 @@ class HangupReload(Service):
         *,
         install: Callable[[int, Handler], Handler] = signal.signal,
     ) -> None:
+        super().__init__(reactor, install=install)
         self._reload = reload
-        self._reactor = reactor
-        self._install = install
-        self._previous: Handler = None
-        self._installed = False
 
-    def startService(self) -> None:
-        super().startService()
-        hangup = getattr(signal, "SIGHUP", None)
-        if hangup is None:
-            return  # no such signal on this platform
-        self._previous = self._install(hangup, self._received)
-        self._installed = True
-
-    def stopService(self) -> Deferred[None] | None:
-        if self._installed:
-            self._install(signal.SIGHUP, self._previous)
-            self._installed = False
-        super().stopService()
-        return None
-
-    def _received(self, signum: int, frame: FrameType | None) -> None:
-        self._reactor.callFromThread(self.reload_now)
+    def run(self) -> None:
+        self.reload_now()
 
     def reload_now(self) -> None:
         """Reload the configuration and log the outcome (what SIGHUP runs)."""

@@ -12,22 +12,18 @@ from __future__ import annotations
 
 import signal
 from collections.abc import Callable
-from types import FrameType
-from typing import Any
 
-from twisted.application.service import Service
-from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorFromThreads
 from twisted.logger import Logger
+
+from gateway.signals import Handler, OnSignal
 
 __all__ = ["LogReopen"]
 
 log = Logger()
 
-Handler = Callable[[int, FrameType | None], Any] | int | None
 
-
-class LogReopen(Service):
+class LogReopen(OnSignal):
     """Installs a SIGUSR1 handler while running that runs ``reopen`` on the reactor.
 
     Args:
@@ -37,6 +33,8 @@ class LogReopen(Service):
         install: ``signal.signal``, or a fake in tests.
     """
 
+    signal_name = "SIGUSR1"
+
     def __init__(
         self,
         reopen: Callable[[], str | None],
@@ -44,29 +42,11 @@ class LogReopen(Service):
         *,
         install: Callable[[int, Handler], Handler] = signal.signal,
     ) -> None:
+        super().__init__(reactor, install=install)
         self._reopen = reopen
-        self._reactor = reactor
-        self._install = install
-        self._previous: Handler = None
-        self._installed = False
 
-    def startService(self) -> None:
-        super().startService()
-        user1 = getattr(signal, "SIGUSR1", None)
-        if user1 is None:
-            return  # no such signal on this platform
-        self._previous = self._install(user1, self._received)
-        self._installed = True
-
-    def stopService(self) -> Deferred[None] | None:
-        if self._installed:
-            self._install(signal.SIGUSR1, self._previous)
-            self._installed = False
-        super().stopService()
-        return None
-
-    def _received(self, signum: int, frame: FrameType | None) -> None:
-        self._reactor.callFromThread(self.reopen_now)
+    def run(self) -> None:
+        self.reopen_now()
 
     def reopen_now(self) -> None:
         """Reopen the log file and say so in it (what SIGUSR1 runs)."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,35 +12,9 @@ from twisted.logger import LogLevel, capturedLogs
 from gateway.logreopen import LogReopen
 from gateway.logs import LogLevelControl
 from gateway.service import GatewayService
+from tests.signal_fakes import FakeReactor, FakeSignals
 
 WHEN = 1_734_566_400.0
-
-
-class FakeSignals:
-    """``signal.signal`` for tests: remembers the handlers installed."""
-
-    def __init__(self) -> None:
-        self.handlers: dict[int, Any] = {signal.SIGUSR1: signal.SIG_DFL}
-
-    def __call__(self, number: int, handler: Any) -> Any:
-        previous = self.handlers.get(number)
-        self.handlers[number] = handler
-        return previous
-
-
-class FakeReactor:
-    """Queues what callFromThread is given, as the reactor would run it later."""
-
-    def __init__(self) -> None:
-        self.scheduled: list[Callable[[], object]] = []
-
-    def callFromThread(self, fn: Callable[..., object], *args: Any) -> None:  # noqa: N802
-        self.scheduled.append(lambda: fn(*args))
-
-    def run(self) -> None:
-        for call in self.scheduled:
-            call()
-        self.scheduled.clear()
 
 
 def log(observer: Any, text: str) -> None:

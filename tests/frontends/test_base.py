@@ -180,7 +180,6 @@ class RenderTests(SynchronousTestCase):
         self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
         self.assertEqual((request.responseCode, request.finished), (500, 1))
 
-
     def test_error_encoder_failure_still_answered(self) -> None:
         """When the dialect's own error encoder fails too, the request still gets a bare 500
         instead of hanging until the client's timeout."""

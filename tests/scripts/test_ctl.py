@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import socket
-import tempfile
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from gateway.scripts.ctl import ConfigProblem, find_socket, run
 from tests.paths import SHIPPED_CONFIG
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    # A short directory: UNIX socket paths are limited to about 100 bytes.
-    path = Path(tempfile.mkdtemp(prefix="gwctl"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 class OneShotServer:

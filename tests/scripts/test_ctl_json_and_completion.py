@@ -2,26 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
-
-import pytest
 
 from gateway.engine.catalogue import Catalogue
 from gateway.frontends.ctl.completion import bash_completion
 from tests.scripts.test_ctl import OneShotServer, call
-
-
-@pytest.fixture
-def workdir() -> Iterator[Path]:
-    # short: UNIX socket paths are limited to about 100 bytes
-    path = Path(tempfile.mkdtemp(prefix="gwctl"))
-    try:
-        yield path
-    finally:
-        shutil.rmtree(path, ignore_errors=True)
 
 
 def test_json_is_asked_of_the_daemon(workdir: Path) -> None:
