@@ -34,6 +34,7 @@ from twisted.internet.defer import Deferred, fail, succeed
 from twisted.internet.interfaces import IReactorTime
 
 from gateway.backends.interfaces import QueueFull, TokenGrant
+from gateway.engine.builtin import node_name, node_term
 from gateway.engine.errors import (
     CommandError,
     CommandFailed,
@@ -185,8 +186,12 @@ class FakeBackend:
         if host not in self.hosts:
             raise TypedCommandError("cannot_register", 10001, UNKNOWN_HOST)
         if password == "":
+            node = node_term(node_name())
             raise TypedCommandError(
-                "cannot_register", 10001, f"Can't register user {user}@{host}: Empty password"
+                "cannot_register",
+                10001,
+                f"Can't register user {user}@{host} at node {node}:"
+                " The password contains unacceptable characters",
             )
         if (user, host) in self.accounts:
             raise TypedCommandError("conflict", 10090, f"User {user}@{host} already registered")
@@ -195,7 +200,8 @@ class FakeBackend:
 
     def _change_password(self, args: Mapping[str, Any]) -> bool:
         user, host = args["user"], args["host"]
-        self._served(host)
+        if host not in self.hosts:  # no account there, as ejabberd answers
+            raise CommandFailed("unknown_user", atom="not_found")
         if args["newpass"] == "":
             raise CommandFailed("Empty password")
         if (user, host) not in self.accounts:

@@ -4,15 +4,18 @@
 :class:`~gateway.engine.versions.AdapterRegistry` for the engine.  Each adapter rewrites
 the caller's typed arguments into the newest definition's (keyed by its
 argument names) and the newest-shaped result back into the old shape, so a
-backend only ever implements the newest definition.
+backend only ever implements the newest definition.  23.01 answers that
+differ in shape under an unchanged definition are in
+:mod:`~gateway.engine.legacy_shapes`.
 
 Where an old argument packed several values into one string, the separator
 is the one ejabberd's own compatibility code splits on; empty pieces are
 dropped, since an empty group, scope, node or JID means nothing:
 
 * ``add_rosteritem`` v0 ``group``: ``;`` (``"a;b"``; ``""`` is no group).
-* ``oauth_issue_token`` v0 ``scopes``: ``;``; the result's scope list is
-  joined with ``;`` again so the answer reads like the argument.
+* ``oauth_issue_token`` v0 ``scopes``: ``;``; in the 24.12 profile the
+  result's scope list is joined with ``;`` again so the answer reads like the
+  argument (the 23.01 profile answers 23.01's shapes, see ``_scopes_2301``).
 * ``send_direct_invitation`` v0 ``users``: ``:`` (``"a@b:c@d"``).
 * ``srg_create`` v0 ``display``: the two characters backslash and ``n``
   (ejabberd splits on the regular expression ``\\\\n``, so a shell or JSON
@@ -28,9 +31,14 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from gateway.engine.builtin import profile_status_text
+from gateway.engine.erlprint import TermText, format_p
 from gateway.engine.errors import BadArgumentType, CommandFailed
+from gateway.engine.identifiers import InvalidIdentifier, prepare_jid
+from gateway.engine.legacy_shapes import register_legacy_shapes
 from gateway.engine.model import ResTuple
 from gateway.engine.names import CURRENT_PROFILE, LEGACY_PROFILE
+from gateway.engine.types import Type
 from gateway.engine.versions import AdapterRegistry, Execute, rename_keys
 
 __all__ = ["ASK_FROM_PENDING", "BOTH_PROFILES", "split_jid", "standard_adapters"]
@@ -38,22 +46,31 @@ __all__ = ["ASK_FROM_PENDING", "BOTH_PROFILES", "split_jid", "standard_adapters"
 #: every profile whose version-0 definitions need the same adapter
 BOTH_PROFILES: tuple[str, ...] = (CURRENT_PROFILE, LEGACY_PROFILE)
 
-_JID_EXPECTED = "a JID of the form user@host"
+#: ejabberd's own texts for a JID argument it cannot decode (mod_muc_admin, 23.01 and 24.12)
+MALFORMED_ROOM = "Malformed room JID"
+MALFORMED_USER = "Malformed user JID"
+INVALID_JID = "Invalid 'jid'"
 
 ArgsFn = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-def split_jid(command: str, argument: str, value: str) -> tuple[str, str]:
+def split_jid(value: str, malformed: str) -> tuple[str, str]:
     """``user@host[/resource]`` as ``(user, host)``; the resource is dropped.
 
     Raises:
-        BadArgumentType: naming ``argument`` when ``value`` has no user or no host part.
+        CommandFailed: with ejabberd's text ``malformed`` when ``value`` is no
+            JID (ejabberd's ``bad_jid``) or has no user part; thrown, as
+            mod_muc_admin throws it.
     """
+    try:
+        user, _, _ = prepare_jid(value)
+    except InvalidIdentifier:
+        raise CommandFailed(malformed, thrown=True) from None
+    if user is None:
+        raise CommandFailed(malformed, thrown=True)
     bare = value.split("/", 1)[0]
-    user, at, host = bare.partition("@")
-    if not at or not user or not host:
-        raise BadArgumentType(command, argument, value, _JID_EXPECTED)
-    return user, host
+    name, _, host = bare.partition("@")
+    return name, host
 
 
 def _jid_parts(jid: str) -> tuple[str, str, str]:
@@ -89,18 +106,25 @@ def _renamed(renames: Mapping[str, str]) -> ArgsFn:
 # -- argument rewrites that several commands share ---------------------------
 
 
-def _jid_args_split(command: str, jid_args: Mapping[str, tuple[str, str]]) -> ArgsFn:
+def _jid_args_split(jid_args: Mapping[str, tuple[str, str, str]]) -> ArgsFn:
     """Replace each JID argument by two parts, keeping every other argument's place.
 
-    ``jid_args`` maps an old argument to the two new names its JID splits into.
+    ``jid_args`` maps an old argument to the two new names its JID splits into
+    and ejabberd's text for a malformed one; the JIDs are checked in its order
+    (ejabberd's), whatever order the caller sent them in.
     """
 
     def args(given: dict[str, Any]) -> dict[str, Any]:
+        parts = {
+            key: split_jid(given[key], malformed)
+            for key, (_, _, malformed) in jid_args.items()
+            if key in given
+        }
         out: dict[str, Any] = {}
         for key, value in given.items():
-            if key in jid_args:
-                first, second = jid_args[key]
-                out[first], out[second] = split_jid(command, key, value)
+            if key in parts:
+                first, second, _ = jid_args[key]
+                out[first], out[second] = parts[key]
             else:
                 out[key] = value
         return out
@@ -154,7 +178,7 @@ def _set_presence(given: dict[str, Any]) -> dict[str, Any]:
     priority = given["priority"]
     text = priority.strip()
     if not re.fullmatch(r"[+-]?[0-9]+", text):
-        raise BadArgumentType("set_presence", "priority", priority, "an integer")
+        raise BadArgumentType("set_presence", "priority", priority, Type("integer"))
     out["priority"] = int(text)
     return out
 
@@ -186,17 +210,18 @@ def _status_list_result(value: list[_Status]) -> list[tuple[str, str, str, int, 
 # -- multi-user chat --------------------------------------------------------
 
 
-_subscribe_room_jids = _jid_args_split(
-    "subscribe_room", {"user": ("user", "host"), "room": ("room", "service")}
-)
+#: ejabberd decodes the room before the user
+_ROOM_AND_USER = {
+    "room": ("room", "service", MALFORMED_ROOM),
+    "user": ("user", "host", MALFORMED_USER),
+}
+_subscribe_room_jids = _jid_args_split(_ROOM_AND_USER)
 
 
 def _subscribe_room_many_users(given: dict[str, Any]) -> dict[str, Any]:
-    """Each ``{jid, nick}`` becomes ``{user, host, nick}``; the room JID is split."""
-    users = [
-        (*split_jid("subscribe_room_many", "users", jid), nick) for jid, nick in given["users"]
-    ]
-    room, service = split_jid("subscribe_room_many", "room", given["room"])
+    """Each ``{jid, nick}`` becomes ``{user, host, nick}``; the room JID is split first."""
+    room, service = split_jid(given["room"], MALFORMED_ROOM)
+    users = [(*split_jid(jid, MALFORMED_USER), nick) for jid, nick in given["users"]]
     return {"users": users, "room": room, "service": service, "nodes": given["nodes"]}
 
 
@@ -249,13 +274,62 @@ def _get_roster_result(
 
     ``ask`` was ``"subscribe"`` while our own subscription request waited for
     an answer and ``"undefined"`` otherwise; 24.12's ``pending`` says
-    ``out``/``both`` (or ``subscribe``) for the former.
+    ``out``/``both`` (or ``subscribe``) for the former.  23.01 put each
+    contact's lines before those of the contacts before it, so the contacts
+    come in the reverse of 24.12's order (a contact's groups keep theirs).
     """
     out: list[tuple[str, str, str, str, str]] = []
-    for jid, nick, subscription, pending, groups in value:
+    for jid, nick, subscription, pending, groups in reversed(value):
         ask = ASK_FROM_PENDING.get(pending, "undefined")
         out.extend((jid, nick, subscription, ask, group) for group in groups or [""])
     return out
+
+
+#: commands whose successful answer is ``{ok, ""}`` in ejabberd 23.01
+_EMPTY_OK_TEXT_IN_2301 = (
+    "unregister",
+    "oauth_add_client_implicit",
+    "oauth_add_client_password",
+    "oauth_remove_client",
+    "oauth_revoke_token",
+)
+
+
+def _empty_ok_text(value: ResTuple) -> ResTuple:
+    """23.01 said nothing on success (``{ok, ""}``); a failure keeps its text."""
+    return ResTuple("", value.status) if value.ok else value
+
+
+def _status_2301(value: ResTuple) -> ResTuple:
+    """23.01 words the first line its own way, naming 23.01 as the release clients read."""
+    return ResTuple(profile_status_text(value.text, LEGACY_PROFILE), value.status)
+
+
+def _scopes_2301(scopes: Iterable[str]) -> TermText:
+    """A token's scopes as 23.01 answers them: its list of binaries in a ``string`` result.
+
+    mod_http_api runs the list together (``get_rosterejabberd:user``, no
+    separator); XML-RPC and ejabberdctl print it with ``~p``
+    (``[<<"get_roster">>,<<"ejabberd:user">>]``).  Captured from Debian's
+    ejabberd 23.01, for ``oauth_issue_token`` and ``oauth_list_tokens`` alike.
+    """
+    names = list(scopes)
+    return TermText("".join(names), format_p([name.encode("utf-8") for name in names]))
+
+
+def _oauth_issue_token_result_2301(value: tuple[str, list[str], str]) -> tuple[str, str, str]:
+    token, scopes, expires_in = value
+    return token, _scopes_2301(scopes), expires_in
+
+
+def _oauth_list_tokens_result_2301(
+    value: list[tuple[str, str, str, str]],
+) -> list[tuple[str, str, str, str]]:
+    """The canonical answer gives each token's scopes separated by blanks."""
+    return [
+        (token, user, _scopes_2301(scope.split()), expires_in)
+        for token, user, scope, expires_in in value
+    ]
 
 
 def _join_cluster_result(value: ResTuple) -> bool:
@@ -264,6 +338,40 @@ def _join_cluster_result(value: ResTuple) -> bool:
         raise CommandFailed(value.text)
     return True
 
+
+# -- how 23.01 worded failures ------------------------------------------------------
+
+# The backend words a MUC failure as 24.12's mod_muc_admin does; 23.01 checked
+# room names and services differently in each command and said so in its own
+# words, which legacy clients match.
+_ROOM_NAME_2412 = "Invalid value of room name"
+_SERVICE_2412 = ("Invalid value of 'service'", "Unknown host passed in 'service'")
+_NICK_SERVICE_2412 = ("Invalid value of 'service'", "Unknown host in 'service'")
+_INVALID_SERVICE_2301 = "Invalid 'service'"
+
+
+def _muc_wording(room_name: str, service: str) -> dict[str, str]:
+    """23.01's texts for a bad room name and for a bad or unknown service."""
+    return {_ROOM_NAME_2412: room_name, **dict.fromkeys(_SERVICE_2412, service)}
+
+
+#: 24.12 text -> 23.01 text, per command (version 0 of the 23.01 profile)
+_FAILURES_2301: dict[str, dict[str, str]] = {
+    "create_room": _muc_wording("Invalid 'name'", _INVALID_SERVICE_2301),
+    "create_room_with_opts": _muc_wording("Invalid 'name'", _INVALID_SERVICE_2301),
+    "destroy_room": _muc_wording("Invalid 'name'", _INVALID_SERVICE_2301),
+    "change_room_option": _muc_wording("Room not found", _INVALID_SERVICE_2301),
+    "set_room_affiliation": _muc_wording("Room doesn't exists", _INVALID_SERVICE_2301),
+    "get_room_affiliation": _muc_wording("The room does not exist.", "The room does not exist."),
+    "get_room_affiliations": _muc_wording("The room does not exist.", "The room does not exist."),
+    "get_subscribers": _muc_wording("The room does not exist", "The room does not exist"),
+    # these take the room's JID, which cannot be decoded with a bad name
+    "subscribe_room": _muc_wording("Malformed room JID", "The room does not exist"),
+    "subscribe_room_many": _muc_wording("Malformed room JID", "The room does not exist"),
+    "unsubscribe_room": _muc_wording("Malformed room JID", "The room does not exist"),
+    "muc_register_nick": dict.fromkeys(_NICK_SERVICE_2412, _INVALID_SERVICE_2301),
+    "muc_unregister_nick": dict.fromkeys(_NICK_SERVICE_2412, _INVALID_SERVICE_2301),
+}
 
 # -- the registry ---------------------------------------------------------------
 
@@ -312,13 +420,13 @@ def standard_adapters() -> AdapterRegistry:
         registry,
         both,
         "muc_register_nick",
-        args=_jid_args_split("muc_register_nick", {"jid": ("user", "host")}),
+        args=_jid_args_split({"jid": ("user", "host", INVALID_JID)}),
     )
     _register(
         registry,
         both,
         "muc_unregister_nick",
-        args=_jid_args_split("muc_unregister_nick", {"jid": ("user", "host")}),
+        args=_jid_args_split({"jid": ("user", "host", INVALID_JID)}),
     )
     _register(
         registry,
@@ -326,16 +434,15 @@ def standard_adapters() -> AdapterRegistry:
         "set_room_affiliation",
         args=_then(
             _renamed({"name": "room"}),
-            _jid_args_split("set_room_affiliation", {"jid": ("user", "host")}),
+            # ejabberd crashes on a malformed jid here; its muc_register_nick's text says it
+            _jid_args_split({"jid": ("user", "host", INVALID_JID)}),
         ),
     )
     _register(
         registry,
         both,
         "unsubscribe_room",
-        args=_jid_args_split(
-            "unsubscribe_room", {"user": ("user", "host"), "room": ("room", "service")}
-        ),
+        args=_jid_args_split(_ROOM_AND_USER),
     )
     _register(registry, both, "subscribe_room", args=_then(_nodes, _subscribe_room_jids))
     _register(registry, current, "subscribe_room", 1, args=_subscribe_room_jids)
@@ -354,6 +461,21 @@ def standard_adapters() -> AdapterRegistry:
     # 23.01 only
     for name in _ROOM_RENAMED_IN_2412:
         _register(registry, legacy, name, args=_renamed({"name": "room"}))
+    # after the renames: some of these replace them (they rename as well)
+    register_legacy_shapes(registry)
     _register(registry, legacy, "get_roster", result=_get_roster_result)
     _register(registry, legacy, "join_cluster", result=_join_cluster_result)
+    _register(
+        registry,
+        legacy,
+        "oauth_issue_token",
+        args=_oauth_issue_token_args,
+        result=_oauth_issue_token_result_2301,
+    )
+    _register(registry, legacy, "oauth_list_tokens", result=_oauth_list_tokens_result_2301)
+    _register(registry, legacy, "status", result=_status_2301)
+    for name in _EMPTY_OK_TEXT_IN_2301:
+        _register(registry, legacy, name, result=_empty_ok_text)
+    for name, texts in _FAILURES_2301.items():
+        registry.register_failures(LEGACY_PROFILE, name, 0, texts)
     return registry

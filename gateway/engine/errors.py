@@ -284,23 +284,50 @@ class InternalCommand(CommandError):
 
 
 class CommandFailed(CommandError):
-    """The command ran and answered ``{error, Reason}``.
+    """The command ran and answered ``{error, Reason}``, or threw its reason.
 
     ``reason`` is ejabberd's reason term in neutral form: a plain string for a
     text reason, or one of the atoms ``not_found`` / ``not_allowed`` (their
     ``code`` changes so each dialect maps them right).
+
+    ``thrown`` says that ejabberd does not return the failure but throws it,
+    which XML-RPC and ejabberdctl show differently (a fault even for a
+    rescode, and the thrown term printed as it is).  The thrown term is
+    :meth:`thrown_term`'s: ``{error, "text"}`` without ``atom`` (what
+    mod_muc_admin throws), the bare atom when ``message`` is the atom itself
+    (``error_no_vcard_found``), else ``{atom, "text"}``
+    (``{not_found, "unknown_user"}``).
     """
 
     code = "command_failed"
 
-    def __init__(self, message: str, *, atom: str | None = None) -> None:
+    def __init__(self, message: str, *, atom: str | None = None, thrown: bool = False) -> None:
         super().__init__(message)
         #: set when ejabberd's reason is an atom rather than text
         self.atom = atom
+        #: ejabberd throws this failure instead of returning ``{error, Reason}``
+        self.thrown = thrown
         if atom == "not_found":
             self.code = "not_found"  # type: ignore[misc]
         elif atom == "not_allowed":
             self.code = "not_allowed"  # type: ignore[misc]
+
+    def thrown_term(self) -> tuple[str, ...] | str:
+        """The thrown term, in neutral form: a tuple of atom names ending with the text.
+
+        ``("error", "text")`` stands for ``{error, "text"}``, ``("not_found",
+        "unknown_user")`` for ``{not_found, "unknown_user"}`` (the first
+        element is an atom, the last a string); a plain ``str`` is a bare atom.
+        """
+        if self.atom is None:
+            return ("error", self.message)
+        if self.atom == self.message:
+            return self.atom
+        return (self.atom, self.message)
+
+    def reworded(self, message: str) -> CommandFailed:
+        """The same failure (atom, thrown or returned) with another text."""
+        return CommandFailed(message, atom=self.atom, thrown=self.thrown)
 
 
 class TypedCommandError(CommandError):

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from gateway.engine.errors import CommandFailed
 from gateway.engine.model import CommandDefinition
 
 __all__ = [
@@ -32,6 +33,8 @@ ResultMap = Callable[[Any], Any]
 Execute = Callable[[str, dict[str, Any]], Awaitable[Any]]
 #: an adapter's own sequence of canonical commands, given the translated arguments
 RunMap = Callable[[dict[str, Any], Execute], Awaitable[Any]]
+#: rewrites a failure of the newest definition into the old one's (e.g. its wording)
+FailureMap = Callable[[CommandFailed], CommandFailed]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,20 +46,31 @@ class Adapter:
     result.  Most adapters run the one canonical command of the same name in
     between.  When an old result cannot be derived from the new one, ``run``
     replaces that single call with a sequence of canonical commands of its
-    own choosing (through the ``execute`` callable it is given).
+    own choosing (through the ``execute`` callable it is given).  ``failure``
+    rewrites a :class:`CommandFailed` of the newest definition into the old
+    one's, where an older release worded the same failure differently.
     """
 
     args: ArgsMap
     result: ResultMap
     run: RunMap | None = None
+    failure: FailureMap | None = None
 
     async def apply(self, name: str, args: dict[str, Any], execute: Execute) -> Any:
         """Run command ``name`` with old-shaped ``args``; return an old-shaped result."""
         canonical = self.args(args)
-        if self.run is not None:
-            value = await self.run(canonical, execute)
-        else:
-            value = await execute(name, canonical)
+        try:
+            if self.run is not None:
+                value = await self.run(canonical, execute)
+            else:
+                value = await execute(name, canonical)
+        except CommandFailed as e:
+            if self.failure is None:
+                raise
+            old = self.failure(e)
+            if old is e:
+                raise
+            raise old from None
         return self.result(value)
 
 
@@ -72,6 +86,7 @@ class AdapterRegistry:
 
     def __init__(self) -> None:
         self._adapters: dict[tuple[str, str, int], Adapter] = {}
+        self._failures: dict[tuple[str, str, int], FailureMap] = {}
 
     def register(
         self,
@@ -85,6 +100,28 @@ class AdapterRegistry:
     ) -> None:
         """Declare how ``name`` at ``version`` of ``profile`` maps onto the newest definition."""
         self._adapters[(profile, name, version)] = Adapter(args, result, run)
+
+    def register_failures(
+        self, profile: str, name: str, version: int, texts: Mapping[str, str]
+    ) -> None:
+        """Declare how ``name`` at ``version`` of ``profile`` words failures differently.
+
+        ``texts`` maps a failure text of the newest definition to the old
+        one's; a failure whose text is not listed passes unchanged.  This is
+        kept apart from :meth:`register`, so an adapter of the arguments or
+        the result and the wording of failures can be declared independently.
+        """
+        known = dict(texts)
+
+        def reword(error: CommandFailed) -> CommandFailed:
+            old = known.get(error.message)
+            return error if old is None else error.reworded(old)
+
+        self._failures[(profile, name, version)] = reword
+
+    def failure_keys(self) -> frozenset[tuple[str, str, int]]:
+        """Every ``(profile, name, version)`` whose failures are reworded."""
+        return frozenset(self._failures)
 
     def has(self, profile: str, name: str, version: int) -> bool:
         """Whether an adapter was registered for exactly this definition."""
@@ -100,14 +137,17 @@ class AdapterRegistry:
         """The adapter from ``definition`` to ``newest``; ``None`` when none is known.
 
         A registered adapter wins; an unregistered definition shaped exactly
-        like the newest gets :data:`IDENTITY`.
+        like the newest gets :data:`IDENTITY`.  Either carries the failure
+        wording registered for that definition, if any.
         """
-        found = self._adapters.get((profile, definition.name, definition.version))
-        if found is not None:
+        key = (profile, definition.name, definition.version)
+        found = self._adapters.get(key)
+        if found is None and definition.same_signature(newest):
+            found = IDENTITY
+        failure = self._failures.get(key)
+        if found is None or failure is None:
             return found
-        if definition.same_signature(newest):
-            return IDENTITY
-        return None
+        return replace(found, failure=failure)
 
 
 # "24.06", "24.12.1" (a patch level is ignored) or a bare "24"

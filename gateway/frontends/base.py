@@ -30,6 +30,7 @@ from gateway.offload import Offload, run_inline
 
 __all__ = [
     "AsyncResource",
+    "EncoderFailed",
     "HttpAnswer",
     "IPNetwork",
     "RequestTooLarge",
@@ -79,6 +80,13 @@ class HttpAnswer:
     status: int
     body: bytes = b""
     headers: Sequence[tuple[str, str]] = field(default_factory=tuple)
+
+
+class EncoderFailed(Exception):
+    """Stands for an error a dialect could not encode: answered as an unexpected one."""
+
+    def __init__(self) -> None:
+        super().__init__("the dialect's error encoder failed")
 
 
 class RequestTooLarge(Exception):
@@ -185,6 +193,12 @@ class AsyncResource(Resource, Generic[R]):
     connected.  Exceptions other than those in ``expected_errors`` are logged
     with their traceback before ``_send_error_response`` sees them, so a
     subclass only has to answer them generically.
+
+    Every request gets an answer: when ``_send_response`` fails, the error
+    answer is sent; when ``_send_error_response`` cannot word an expected error
+    (a bug in a dialect's error encoder), it is asked again with
+    :class:`EncoderFailed`, which it answers like any unexpected error (the
+    dialect's internal error); only if that fails too is a bare 500 sent.
     """
 
     isLeaf = True
@@ -251,9 +265,17 @@ class AsyncResource(Resource, Generic[R]):
             return
         try:
             self._send_error_response(request, failure)
+            return
         except Exception:
             self.log.failure("could not send the error answer for {uri}", uri=_uri(request))
-            _last_resort(request)
+        if failure.check(*self.expected_errors) and not _started(request):
+            # the dialect could not word this error: its answer to an unexpected one instead
+            try:
+                self._send_error_response(request, Failure(EncoderFailed()))
+                return
+            except Exception:
+                self.log.failure("could not send the internal error for {uri}", uri=_uri(request))
+        _last_resort(request)
 
     def _log_escaped(self, failure: Failure, request: IRequest) -> None:
         # _answer catches everything; this only guards against bugs in it

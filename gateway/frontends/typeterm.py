@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from gateway.engine.erlpretty import erlang_float
 from gateway.engine.types import Type
 from gateway.frontends.erlterm import Atom, format_w
 
@@ -69,54 +70,3 @@ def _object(pairs: list[tuple[str, Any]], maps: bool) -> str:
         return "#{" + ",".join(f"{format_w(k)}=>{json_term(v)}" for k, v in ordered) + "}"
     inner = ",".join("{" + format_w(k) + "," + json_term(v, maps=False) + "}" for k, v in pairs)
     return "{[" + inner + "]}"
-
-
-def erlang_float(value: float) -> str:
-    """A float as Erlang's ``~w`` writes it: shortest digits, ``5.0``, ``1.0e20``, ``0.001``.
-
-    Erlang chooses between plain and exponent notation by which one is
-    shorter, so ``100.0`` stays plain but ``1000.0`` becomes ``1.0e3``.
-    """
-    if value != value or value in (float("inf"), float("-inf")):
-        raise ValueError("Erlang has no NaN or infinite floats")
-    if value == 0:
-        return "-0.0" if str(value).startswith("-") else "0.0"
-    sign = "-" if value < 0 else ""
-    digits, place = _digits(abs(value))
-    return sign + _insert_decimal(place, digits)
-
-
-def _digits(value: float) -> tuple[str, int]:
-    """Shortest round-trip digits and the decimal point's place: 0.DIGITS × 10**place."""
-    text = repr(value)
-    mantissa, _, exponent = text.partition("e")
-    whole, _, fraction = mantissa.partition(".")
-    digits = whole + fraction
-    place = len(whole) + (int(exponent) if exponent else 0)
-    stripped = digits.lstrip("0")
-    place -= len(digits) - len(stripped)
-    return stripped.rstrip("0") or "0", place
-
-
-def _insert_decimal(place: int, digits: str) -> str:
-    # mirrors io_lib_format:insert_decimal/3, the rule behind Erlang's shortest float output
-    if place == 0:
-        return "0." + digits
-    length = len(digits)
-    if 0 < place < length:
-        return digits[:place] + "." + digits[place:]
-    exponent = str(place - 1)
-    cost = len(exponent) + 1 + (2 if length == 1 else 1)
-    if place < 0:
-        if 2 - place <= cost:
-            return "0." + "0" * -place + digits
-        return _with_exponent(exponent, digits)
-    if place - length + 2 <= cost:
-        return digits + "0" * (place - length) + ".0"
-    return _with_exponent(exponent, digits)
-
-
-def _with_exponent(exponent: str, digits: str) -> str:
-    if len(digits) == 1:
-        return digits + ".0e" + exponent
-    return digits[0] + "." + digits[1:] + "e" + exponent

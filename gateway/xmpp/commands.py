@@ -109,8 +109,9 @@ class StanzaCommands:
                 f"invalid message type '{kind}': expected normal, chat, headline or groupchat"
             )
         message = _client_element("message")
-        to = _jid_argument(args["to"])
-        sender = _jid_argument(args["from"])
+        # ejabberd decodes the message it builds: 'from' is checked before 'to'
+        sender = _jid_argument(args["from"], _bad_message_attribute("from"))
+        to = _jid_argument(args["to"], _bad_message_attribute("to"))
         message.set("to", to.full())
         message.set("from", sender.full())
         if kind:
@@ -125,8 +126,8 @@ class StanzaCommands:
 
     def _send_stanza(self, args: Mapping[str, Any]) -> list[Stanza]:
         stanza, kind = self._parse_stanza(args["stanza"])
-        sender = _jid_argument(args["from"])
-        to = _jid_argument(args["to"])
+        sender = _jid_argument(args["from"], JID_MALFORMED)
+        to = _jid_argument(args["to"], JID_MALFORMED)
         stanza.set("from", sender.full())
         stanza.set("to", to.full())
         return [_addressed(stanza, kind, sender, to)]
@@ -198,11 +199,21 @@ def _addressed(element: etree._Element, kind: str, sender: JID, to: JID) -> Stan
     return Stanza(element, kind, element.get("type"), to=to.full(), sender=sender.full())
 
 
-def _jid_argument(value: Any) -> JID:
+#: ejabberd's send_stanza text for a from or to that is no JID
+JID_MALFORMED = "JID malformed"
+
+
+def _bad_message_attribute(name: str) -> str:
+    """ejabberd's send_message text for a ``from`` or ``to`` that is no JID (its decoder's)."""
+    return f"Bad value of attribute '{name}' in tag <message/> qualified by namespace '{NS_CLIENT}'"
+
+
+def _jid_argument(value: Any, malformed: str | None = None) -> JID:
+    """``value`` parsed as a JID; ``malformed`` (by default one naming it) when it is none."""
     try:
         return parse_jid(str(value))
     except ValueError:
-        raise CommandFailed(f"JID malformed: '{value}'") from None
+        raise CommandFailed(malformed or f"JID malformed: '{value}'") from None
 
 
 def _optional_text(value: Any) -> str:

@@ -19,6 +19,7 @@ from twisted.python.failure import Failure
 from gateway.engine.adapters import standard_adapters
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import Engine, with_policy_args
+from gateway.engine.erlprint import TermText
 from gateway.engine.errors import (
     BadArgumentType,
     CommandFailed,
@@ -169,7 +170,7 @@ CASES: list[Case] = [
         True,
     ),
     Case(
-        BOTH,
+        ("24.12",),
         "oauth_issue_token",
         0,
         {"jid": "alice@example.org", "ttl": 3600, "scopes": "ejabberd:admin;sasl_auth"},
@@ -547,8 +548,53 @@ CASES: list[Case] = [
         0,
         {"name": "lobby", "service": MUC},
         [("get_room_options", {"room": "lobby", "service": MUC})],
-        {"get_room_options": [("title", "Lobby")]},
-        [("title", "Lobby")],
+        {"get_room_options": [("title", "Lobby"), ("allowpm", "none"), ("vcard", "")]},
+        # 23.01's names, and its two options after vcard (legacy_shapes)
+        [
+            ("title", "Lobby"),
+            ("allow_private_messages", "false"),
+            ("vcard", ""),
+            ("vcard_xupdate", "undefined"),
+            ("captcha_whitelist", "{0,nil}"),
+        ],
+    ),
+    Case(
+        ("23.01",),
+        "change_room_option",
+        0,
+        {"name": "lobby", "service": MUC, "option": "allow_private_messages", "value": "true"},
+        [
+            (
+                "change_room_option",
+                {"room": "lobby", "service": MUC, "option": "allowpm", "value": "anyone"},
+            )
+        ],
+        {"change_room_option": True},
+        True,
+    ),
+    Case(
+        ("23.01",),
+        "create_room_with_opts",
+        0,
+        {
+            "name": "lobby",
+            "service": MUC,
+            "host": "example.org",
+            "options": [{"name": "allow_private_messages", "value": "false"}],
+        },
+        [
+            (
+                "create_room_with_opts",
+                {
+                    "room": "lobby",
+                    "service": MUC,
+                    "host": "example.org",
+                    "options": [("allowpm", "none")],
+                },
+            )
+        ],
+        {"create_room_with_opts": True},
+        True,
     ),
     Case(
         ("23.01",),
@@ -571,10 +617,11 @@ CASES: list[Case] = [
                 ("carol@example.org", "", "none", "out", []),
             ]
         },
+        # in reverse contact order, as 23.01's make_roster_xmlrpc prepended each contact
         [
+            ("carol@example.org", "", "none", "subscribe", ""),
             ("bob@example.org", "Bob", "both", "undefined", "Friends"),
             ("bob@example.org", "Bob", "both", "undefined", "Work"),
-            ("carol@example.org", "", "none", "subscribe", ""),
         ],
     ),
     Case(
@@ -585,6 +632,148 @@ CASES: list[Case] = [
         [("join_cluster", {"node": "ejabberd@other"})],
         {"join_cluster": ResTuple("Trying to join that cluster, wait a few seconds.")},
         True,
+    ),
+    # 23.01's key order and Erlang strings (legacy_shapes); the names come one by one
+    Case(
+        ("23.01",),
+        "srg_get_info",
+        0,
+        {"group": "team", "host": "example.org"},
+        [
+            ("srg_get_info", {"group": "team", "host": "example.org"}),
+            ("srg_get_displayed", {"group": "team", "host": "example.org"}),
+        ],
+        {
+            "srg_get_info": [
+                ("label", "Team"),
+                ("description", ""),
+                ("displayed_groups", "a, b"),
+                ("all_users", "true"),
+            ],
+            "srg_get_displayed": ["a", "b"],
+        },
+        [
+            ("label", "Team"),
+            ("displayed_groups", "a\nb"),
+            ("description", ""),
+            ("all_users", "true"),
+        ],
+    ),
+    # 23.01 printed the deleted accounts as Erlang terms (legacy_shapes)
+    Case(
+        ("23.01",),
+        "delete_old_users",
+        0,
+        {"days": 30},
+        [("delete_old_users", {"days": 30})],
+        {"delete_old_users": ResTuple('Deleted 1 users: ["bob@example.org"]')},
+        ResTuple('Deleted 1 users: [{<<"bob">>,<<"example.org">>}]'),
+    ),
+    Case(
+        ("23.01",),
+        "delete_old_users_vhost",
+        0,
+        {"host": "example.org", "days": 30},
+        [("delete_old_users_vhost", {"host": "example.org", "days": 30})],
+        {"delete_old_users_vhost": ResTuple("Deleted 0 users: []")},
+        ResTuple("Deleted 0 users: []"),
+    ),
+    # 23.01 ran the two sentences of status together and names its own release
+    Case(
+        ("23.01",),
+        "status",
+        0,
+        {},
+        [("status", {})],
+        {
+            "status": ResTuple(
+                "The node gw@test is started. Status: started  ejabberd 24.12 is running"
+                " in that node\nxmpp-api-gateway 0.1.0\nXMPP component: connected"
+            )
+        },
+        ResTuple(
+            "The node gw@test is started. Status: startedejabberd 23.01 is running"
+            " in that node\nxmpp-api-gateway 0.1.0\nXMPP component: connected"
+        ),
+    ),
+    # 23.01 answered {ok, ""} on success for these (ejabberd_admin, ejabberd_oauth)
+    Case(
+        ("23.01",),
+        "unregister",
+        0,
+        {"user": "bob", "host": "example.org"},
+        [("unregister", {"user": "bob", "host": "example.org"})],
+        {"unregister": ResTuple("User bob@example.org unregistered")},
+        ResTuple(""),
+    ),
+    Case(
+        ("23.01",),
+        "oauth_add_client_password",
+        0,
+        {"client_id": "c", "client_name": "C", "secret": "s"},
+        [("oauth_add_client_password", {"client_id": "c", "client_name": "C", "secret": "s"})],
+        {"oauth_add_client_password": ResTuple("Client c saved")},
+        ResTuple(""),
+    ),
+    Case(
+        ("23.01",),
+        "oauth_add_client_implicit",
+        0,
+        {"client_id": "c", "client_name": "C", "redirect_uri": "https://x/"},
+        [
+            (
+                "oauth_add_client_implicit",
+                {"client_id": "c", "client_name": "C", "redirect_uri": "https://x/"},
+            )
+        ],
+        {"oauth_add_client_implicit": ResTuple("Client c saved")},
+        ResTuple(""),
+    ),
+    Case(
+        ("23.01",),
+        "oauth_remove_client",
+        0,
+        {"client_id": "c"},
+        [("oauth_remove_client", {"client_id": "c"})],
+        {"oauth_remove_client": ResTuple("No client c; nothing was removed")},
+        ResTuple(""),
+    ),
+    Case(
+        ("23.01",),
+        "oauth_revoke_token",
+        0,
+        {"token": "t"},
+        [("oauth_revoke_token", {"token": "t"})],
+        {"oauth_revoke_token": ResTuple("Token revoked")},
+        ResTuple(""),
+    ),
+    # 23.01 answered a token's scopes as its list of binaries (see the tests below)
+    Case(
+        ("23.01",),
+        "oauth_issue_token",
+        0,
+        {"jid": "alice@example.org", "ttl": 600, "scopes": "get_roster;ejabberd:user"},
+        [
+            (
+                "oauth_issue_token",
+                {"jid": "alice@example.org", "ttl": 600, "scopes": ["get_roster", "ejabberd:user"]},
+            )
+        ],
+        {"oauth_issue_token": ("t0k3n", ["get_roster", "ejabberd:user"], "600 seconds")},
+        ("t0k3n", "get_rosterejabberd:user", "600 seconds"),
+    ),
+    Case(
+        ("23.01",),
+        "oauth_list_tokens",
+        0,
+        {},
+        [("oauth_list_tokens", {})],
+        {
+            "oauth_list_tokens": [
+                ("sha256:ab", "alice@example.org", "get_roster ejabberd:user", "599 seconds")
+            ]
+        },
+        [("sha256:ab", "alice@example.org", "get_rosterejabberd:user", "599 seconds")],
     ),
 ]
 
@@ -660,37 +849,59 @@ def _fails(
 
 
 @pytest.mark.parametrize(
-    ("name", "args", "argument"),
+    ("name", "args", "message"),
     [
-        ("muc_register_nick", {"nick": "n", "jid": "alice", "service": MUC}, "jid"),
-        ("muc_unregister_nick", {"jid": "@example.org", "service": MUC}, "jid"),
+        ("muc_register_nick", {"nick": "n", "jid": "alice", "service": MUC}, "Invalid 'jid'"),
+        ("muc_register_nick", {"nick": "n", "jid": "@@", "service": MUC}, "Invalid 'jid'"),
+        ("muc_unregister_nick", {"jid": "@example.org", "service": MUC}, "Invalid 'jid'"),
         (
             "set_room_affiliation",
             {"name": "r", "service": MUC, "jid": "example.org", "affiliation": "member"},
-            "jid",
+            "Invalid 'jid'",
         ),
-        ("unsubscribe_room", {"user": "alice", "room": f"lobby@{MUC}"}, "user"),
-        ("unsubscribe_room", {"user": "alice@example.org", "room": "lobby"}, "room"),
+        (
+            "set_room_affiliation",
+            {"name": "r", "service": MUC, "jid": "not a jid", "affiliation": "member"},
+            "Invalid 'jid'",
+        ),
+        ("unsubscribe_room", {"user": "alice", "room": f"lobby@{MUC}"}, "Malformed user JID"),
+        (
+            "unsubscribe_room",
+            {"user": "a b@example.org", "room": f"lobby@{MUC}"},
+            "Malformed user JID",
+        ),
+        ("unsubscribe_room", {"user": "alice@example.org", "room": "lobby"}, "Malformed room JID"),
+        # the room is decoded first, whatever order the arguments came in
+        ("unsubscribe_room", {"user": "@@", "room": "@@"}, "Malformed room JID"),
         (
             "subscribe_room",
             {"user": "alice@example.org", "nick": "a", "room": f"{MUC}/x", "nodes": ""},
-            "room",
+            "Malformed room JID",
+        ),
+        (
+            "subscribe_room",
+            {"user": "not a jid", "nick": "a", "room": f"lobby@{MUC}", "nodes": ""},
+            "Malformed user JID",
         ),
         (
             "subscribe_room_many",
             {"users": [{"jid": "alice", "nick": "a"}], "room": f"lobby@{MUC}", "nodes": ""},
-            "users",
+            "Malformed user JID",
+        ),
+        (
+            "subscribe_room_many",
+            {"users": [{"jid": "@@", "nick": "a"}], "room": "@@", "nodes": ""},
+            "Malformed room JID",
         ),
     ],
 )
-def test_jid_without_user_part_names_the_argument(
-    name: str, args: dict[str, Any], argument: str
-) -> None:
-    """A JID that cannot be split into user and host is a BadArgumentType naming the argument."""
+def test_malformed_jid_gets_ejabberds_error(name: str, args: dict[str, Any], message: str) -> None:
+    """A JID that is no JID, or lacks the user part the newest definition needs, fails
+    with the text mod_muc_admin answers for it (an ``{error, Text}`` of the command),
+    before the backend is asked anything."""
     error, backend = _fails("23.01", name, 0, args, {name: True})
-    assert isinstance(error, BadArgumentType)
-    assert error.argument == argument
-    assert error.command == name
+    assert isinstance(error, CommandFailed)
+    assert (error.message, error.thrown) == (message, True)
     assert backend.calls == []
 
 
@@ -837,6 +1048,94 @@ def test_join_cluster_failure_is_a_command_error() -> None:
     assert error.message == "cannot reach node"
 
 
+_ROOM = {"name": "lobby", "service": MUC}
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "new", "old"),
+    [
+        ("destroy_room", _ROOM, "Invalid value of room name", "Invalid 'name'"),
+        ("destroy_room", _ROOM, "Unknown host passed in 'service'", "Invalid 'service'"),
+        ("destroy_room", _ROOM, "Room doesn't exists", "Room doesn't exists"),
+        (
+            "create_room",
+            {**_ROOM, "host": "example.org"},
+            "Invalid value of 'service'",
+            "Invalid 'service'",
+        ),
+        (
+            "change_room_option",
+            {**_ROOM, "option": "title", "value": "x"},
+            "Invalid value of room name",
+            "Room not found",
+        ),
+        (
+            "get_room_affiliations",
+            _ROOM,
+            "Unknown host passed in 'service'",
+            "The room does not exist.",
+        ),
+        ("get_subscribers", _ROOM, "Invalid value of room name", "The room does not exist"),
+        (
+            "muc_register_nick",
+            {"nick": "N", "jid": "a@example.org", "service": MUC},
+            "Unknown host in 'service'",
+            "Invalid 'service'",
+        ),
+        (
+            "unsubscribe_room",
+            {"user": "a@example.org", "room": f"lobby@{MUC}"},
+            "Invalid value of room name",
+            "Malformed room JID",
+        ),
+    ],
+)
+def test_23_01_words_failures_its_own_way(
+    name: str, args: dict[str, Any], new: str, old: str
+) -> None:
+    """The 23.01 profile rewords 24.12's MUC failure texts as 23.01 said them.
+
+    The failure stays thrown; the 24.12 profile keeps 24.12's words.
+    """
+    failure = CommandFailed(new, thrown=True)
+    error, _ = _fails("23.01", name, 0, args, {name: failure})
+    assert isinstance(error, CommandFailed)
+    assert (error.message, error.thrown) == (old, True)
+
+
+def test_24_12_keeps_its_failure_texts() -> None:
+    """The 24.12 profile passes 24.12's failure texts through unchanged."""
+    failure = CommandFailed("Invalid value of room name", thrown=True)
+    error, _ = _fails(
+        "24.12", "destroy_room", 0, {"room": "a b", "service": MUC}, {"destroy_room": failure}
+    )
+    assert isinstance(error, CommandFailed) and error.message == "Invalid value of room name"
+
+
+def test_empty_ok_text_keeps_a_failure_text() -> None:
+    """Only a successful 23.01 restuple loses its text; a failure still says what went wrong."""
+    result, _ = call(
+        "23.01",
+        "oauth_revoke_token",
+        0,
+        {"token": "t"},
+        {"oauth_revoke_token": ResTuple("db error", "error")},
+    )
+    assert result.value == ResTuple("db error", "error")
+
+
+def test_current_profile_keeps_its_restuple_texts() -> None:
+    """The 24.12 profile passes the backend's success text through unchanged."""
+    result, _ = call(
+        "24.12",
+        "unregister",
+        0,
+        {"user": "bob", "host": "example.org"},
+        {"unregister": ResTuple("User bob@example.org unregistered")},
+    )
+    assert result.value == ResTuple("User bob@example.org unregistered")
+
+
 @pytest.mark.parametrize(
     ("pending", "ask"),
     [
@@ -880,3 +1179,59 @@ def test_unchanged_old_definition_runs_as_is() -> None:
     )
     assert canonical_calls(backend) == [("rooms_empty_list", {"service": MUC})]
     assert result.value == []
+
+
+# -- 23.01's OAuth scopes -----------------------------------------------------------------------
+
+#: captured from Debian's ejabberd 23.01: oauth_issue_token with scopes
+#: "get_roster;ejabberd:user" (and oauth_list_tokens after it) answers the scope as
+#: mod_http_api flattens the list of binaries and as XML-RPC prints it with ~p
+SCOPES_2301 = [
+    (["ejabberd:admin"], "ejabberd:admin", '[<<"ejabberd:admin">>]'),
+    (
+        ["get_roster", "ejabberd:user"],
+        "get_rosterejabberd:user",
+        '[<<"get_roster">>,<<"ejabberd:user">>]',
+    ),
+]
+
+
+@pytest.mark.parametrize(("scopes", "api", "xmlrpc"), SCOPES_2301)
+def test_oauth_issue_token_scopes_in_2301(scopes: list[str], api: str, xmlrpc: str) -> None:
+    """23.01's scopes: run together for /api, the ``~p`` of the binaries for XML-RPC and ctl."""
+    result, _ = call(
+        "23.01",
+        "oauth_issue_token",
+        0,
+        {"jid": "alice@example.org", "ttl": 600, "scopes": ";".join(scopes)},
+        {"oauth_issue_token": ("t0k3n", scopes, "600 seconds")},
+    )
+    shown = result.value[1]
+    assert isinstance(shown, TermText)
+    assert (str(shown), shown.printed) == (api, xmlrpc)
+
+
+@pytest.mark.parametrize(("scopes", "api", "xmlrpc"), SCOPES_2301)
+def test_oauth_list_tokens_scopes_in_2301(scopes: list[str], api: str, xmlrpc: str) -> None:
+    """oauth_list_tokens shows each token's scopes as oauth_issue_token did in 23.01."""
+    answer = [("sha256:ab", "alice@example.org", " ".join(scopes), "599 seconds")]
+    result, _ = call("23.01", "oauth_list_tokens", 0, {}, {"oauth_list_tokens": answer})
+    [(_, _, shown, _)] = result.value
+    assert isinstance(shown, TermText)
+    assert (str(shown), shown.printed) == (api, xmlrpc)
+
+
+def test_oauth_scopes_in_2412_are_unchanged() -> None:
+    """The 24.12 profile keeps its own forms: v0 joins with ``;``, the listing is untouched."""
+    result, _ = call(
+        "24.12",
+        "oauth_issue_token",
+        0,
+        {"jid": "alice@example.org", "ttl": 600, "scopes": "get_roster;ejabberd:user"},
+        {"oauth_issue_token": ("t0k3n", ["get_roster", "ejabberd:user"], "600 seconds")},
+    )
+    assert result.value[1] == "get_roster;ejabberd:user"
+    assert not isinstance(result.value[1], TermText)
+    answer = [("sha256:ab", "alice@example.org", "get_roster ejabberd:user", "599 seconds")]
+    listed, _ = call("24.12", "oauth_list_tokens", 0, {}, {"oauth_list_tokens": answer})
+    assert listed.value == answer

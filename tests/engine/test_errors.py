@@ -67,3 +67,29 @@ def test_not_supported_message_names_backends() -> None:
         "Command 'connected_users' is not supported by the embedded backend; "
         "the ejabberd backend can run it"
     )
+
+
+def test_thrown_failures_name_the_term_ejabberd_threw() -> None:
+    """A thrown failure's term: {error, "text"}, a bare atom, or {atom, "text"}."""
+    assert errors.CommandFailed("Room not found", thrown=True).thrown_term() == (
+        "error",
+        "Room not found",
+    )
+    bare = errors.CommandFailed("error_no_vcard_found", atom="error_no_vcard_found", thrown=True)
+    assert bare.thrown_term() == "error_no_vcard_found"
+    assert bare.code == "command_failed"
+    user = errors.CommandFailed("unknown_user", atom="not_found", thrown=True)
+    assert user.thrown_term() == ("not_found", "unknown_user")
+    assert user.code == "not_found"
+    assert not errors.CommandFailed("x").thrown
+
+
+def test_reworded_keeps_atom_and_throw() -> None:
+    """reworded changes only the text of a failure."""
+    error = errors.CommandFailed("a", atom="not_found", thrown=True).reworded("b")
+    assert (error.message, error.atom, error.thrown, error.code) == (
+        "b",
+        "not_found",
+        True,
+        "not_found",
+    )

@@ -11,7 +11,7 @@ from twisted.python.failure import Failure
 
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.dispatch import Engine
-from gateway.engine.errors import NotSupported, UnknownCommand
+from gateway.engine.errors import CommandFailed, NotSupported, UnknownCommand
 from gateway.engine.model import Caller, CommandCall, CommandDefinition, Result
 from gateway.engine.types import Param, Type
 from gateway.engine.versions import (
@@ -185,6 +185,44 @@ def test_apply_with_run_uses_its_own_sequence() -> None:
     value = _fired(ensureDeferred(adapter.apply("probe", {"x": "z"}, execute)))
     assert seen == ["first", "second"]
     assert value == ["z", 1, 2]
+
+
+def test_failures_are_reworded_apart_from_the_adapter() -> None:
+    """register_failures rewords a listed failure text, for identity and registered adapters.
+
+    Other texts pass unchanged, and the failure keeps its atom and whether it was thrown.
+    """
+    registry = AdapterRegistry()
+    registry.register_failures("test", "probe", 0, {"new words": "old words"})
+    assert registry.failure_keys() == {("test", "probe", 0)}
+    assert registry.keys() == frozenset()  # wording is no adapter of arguments or results
+    found = registry.adapter_for("test", definition(0, "x"), definition(2, "x"))
+    assert found is not None and found.failure is not None
+
+    def failing(error: CommandFailed) -> Any:
+        async def execute(name: str, args: dict[str, Any]) -> Any:
+            raise error
+
+        return execute
+
+    assert found is not None
+    with pytest.raises(CommandFailed) as raised:
+        _fired(
+            ensureDeferred(
+                found.apply("probe", {}, failing(CommandFailed("new words", thrown=True)))
+            )
+        )
+    assert (raised.value.message, raised.value.thrown) == ("old words", True)
+    other = CommandFailed("other words", atom="not_found")
+    with pytest.raises(CommandFailed) as raised:
+        _fired(ensureDeferred(found.apply("probe", {}, failing(other))))
+    assert raised.value is other
+    # a registered adapter keeps its own maps and gains the wording
+    registry.register("test", "probe", 0, result=str.upper)
+    found = registry.adapter_for("test", definition(0, "x"), definition(2, "y"))
+    assert found is not None and found.failure is not None and found.result("ok") == "OK"
+    # another profile or version is not reworded
+    assert registry.adapter_for("other", definition(0, "x"), definition(2, "x")) is IDENTITY
 
 
 # -- through the engine --------------------------------------------------------

@@ -11,14 +11,17 @@ from tests.integration import daemon
 
 
 def test_status_over_api_and_ctl(tmp_path: Path) -> None:
-    """A started daemon answers ``status`` over POST /api and over ``gatewayctl status``."""
+    """A started daemon answers ``status`` over POST /api with the command's text and over
+    ``gatewayctl status`` with ejabberdctl's own wording, both naming the profile's release."""
     with daemon.running_daemon(tmp_path) as d:
         status, body = daemon.post_json(d.http_port, "status", {})
         assert status == 200
-        assert "is started. Status: started" in body
+        assert "is started. Status: started  ejabberd 24.12 is running in that node\n" in body
         result = d.ctl("status")
         assert result.returncode == 0, result.stderr + result.stdout
-        assert "is started. Status: started" in result.stdout
+        lines = result.stdout.split("\n")
+        assert lines[0].endswith(" is started with status: started")
+        assert lines[1] == "ejabberd 24.12 is running in that node"
 
 
 def test_ctl_socket_is_private(tmp_path: Path) -> None:

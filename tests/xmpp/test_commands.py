@@ -111,15 +111,33 @@ class StanzaCommandsTests(SynchronousTestCase):
         self.assertNotEqual(first.get("id"), second.get("id"))
 
     def test_send_message_bad_type_and_jid(self) -> None:
-        """An unknown type or a malformed JID is a command error; nothing is queued."""
+        """An unknown type or a malformed JID is a command error; nothing is queued.  A
+        malformed from or to gets the text ejabberd's message decoder gives, from first."""
         common = {"from": "a@localhost", "to": "b@localhost", "subject": "", "body": "x"}
         self.assertIn(
             "invalid message type 'shout'", self.fails("send_message", type="shout", **common)
         )
-        self.assertIn(
-            "JID malformed",
-            self.fails("send_message", type="chat", **{**common, "to": "a@@b"}),
+        bad = "Bad value of attribute '{}' in tag <message/> qualified by namespace 'jabber:client'"
+        self.assertEqual(
+            self.fails("send_message", type="chat", **{**common, "to": "a@@b"}), bad.format("to")
         )
+        self.assertEqual(
+            self.fails("send_message", type="chat", **{**common, "to": "not a jid"}),
+            bad.format("to"),
+        )
+        self.assertEqual(
+            self.fails("send_message", type="chat", **{**common, "from": "@@", "to": "@@"}),
+            bad.format("from"),
+        )
+        self.assertEqual(self.link.submitted, [])
+
+    def test_send_stanza_bad_jid(self) -> None:
+        """A malformed from or to of send_stanza is ejabberd's "JID malformed"."""
+        for sender, to in (("@@", "b@localhost"), ("a@localhost", "not a jid")):
+            self.assertEqual(
+                self.fails("send_stanza", **{"from": sender}, to=to, stanza="<message/>"),
+                "JID malformed",
+            )
         self.assertEqual(self.link.submitted, [])
 
     def test_send_stanza_overrides_from_and_to(self) -> None:

@@ -5,7 +5,13 @@ Choices where ejabberd is silent or unhelpful (also in the README's command note
 - ``unregister`` of an account that does not exist succeeds (as in ejabberd)
   but says so: ``User bob@localhost was not registered``.
 - ``change_password``, ``ban_account`` and ``unban_account`` on a missing
-  account answer ``not_found`` / ``unknown_user`` (ejabberd's user_action).
+  account answer ``not_found`` / ``unknown_user`` (ejabberd's user_action);
+  ``change_password`` answers the same on a host not served, as ejabberd
+  does (no account exists there).
+- ``register`` fails with ejabberd's texts, naming the node
+  (``Can't register user u@h at node 'xmpp-gateway@box': Malformed username``);
+  an empty password is ``The password contains unacceptable characters``,
+  checked before the name, as ejabberd_auth does.
 - ``ban_account`` keeps the password hash and records the ban; while banned,
   ``check_password`` is false and tokens stop working.  ``unban_account``
   lifts it and the old password works again.  Banning twice answers
@@ -15,11 +21,14 @@ Choices where ejabberd is silent or unhelpful (also in the README's command note
   the one stored for that method, which exists only when the method is
   listed in ``gateway.password_digests`` and the password was set since
   (see :mod:`~gateway.backends.embedded.passwords` for why that is opt-in).
-  Hex case does not matter.  A method not listed fails saying so, for every
-  account, since SCRAM keys cannot be compared with a plain digest.  For a
-  listed method, a missing account, a banned one and one whose password was
-  set before the method was listed all answer false, like a wrong digest:
-  the answer never tells whether an account exists.
+  Hex case does not matter.  A method nobody knows answers ejabberd's bare
+  atom ``unkown_hash_method`` (sic: 23.01 and 24.12 throw it so, and clients
+  compare it) and is named in the log.  A method not listed in
+  ``gateway.password_digests`` fails saying so, for every account, since
+  SCRAM keys cannot be compared with a plain digest.  For a listed method, a
+  missing account, a banned one and one whose password was set before the
+  method was listed all answer false, like a wrong digest: the answer never
+  tells whether an account exists.
 - Passwords are SASLprepped (:func:`~gateway.engine.identifiers.prepare_password`)
   before they are stored or checked, as XMPP servers do for SASL PLAIN.  A
   password SASLprep refuses (a NUL, another control character, too long …) is an
@@ -65,6 +74,7 @@ from gateway.backends.embedded.passwords import (
     verify_password,
 )
 from gateway.backends.embedded.store import Tx
+from gateway.engine.builtin import node_term
 from gateway.engine.errors import ArgumentError, CommandFailed, TypedCommandError
 from gateway.engine.identifiers import InvalidIdentifier, prepare_password
 from gateway.engine.model import ResTuple
@@ -84,8 +94,17 @@ DAY = 24 * 60 * 60
 log = Logger()
 
 
-def _cannot_register(user: str, host: str, why: str) -> TypedCommandError:
-    return TypedCommandError("cannot_register", 10001, f"Can't register user {user}@{host}: {why}")
+#: mod_register's words for the reasons ``register`` fails (23.01 and 24.12 alike)
+MALFORMED_USERNAME = "Malformed username"
+UNACCEPTABLE_PASSWORD = "The password contains unacceptable characters"
+#: what ``check_password_hash`` throws for a method it does not know, misspelt as ejabberd does
+UNKNOWN_HASH_METHOD = "unkown_hash_method"
+
+
+def _cannot_register(ctx: Context, user: str, host: str, why: str) -> TypedCommandError:
+    """ejabberd_admin's failure text, quoting the node as ``~p`` prints it."""
+    text = f"Can't register user {user}@{host} at node {node_term(ctx.node)}: {why}"
+    return TypedCommandError("cannot_register", 10001, text)
 
 
 def _credentials(row: tuple[Any, ...]) -> ScramCredentials:
@@ -203,12 +222,15 @@ async def try_register(ctx: Context, user: str, host: str, password: str) -> Res
     prepared_host = prep_host(host)
     if prepared_host is None or prepared_host not in ctx.hosts:
         raise TypedCommandError("cannot_register", 10001, UNKNOWN_HOST)
+    # ejabberd_auth refuses an empty password before it looks at the name
+    if password == "":
+        raise _cannot_register(ctx, user, host, UNACCEPTABLE_PASSWORD)
     prepared_user = prep_user(user)
     if prepared_user is None:
-        raise _cannot_register(user, host, "Malformed username")
+        raise _cannot_register(ctx, user, host, MALFORMED_USERNAME)
     password = _new_password(ctx, password, "register", "password")
-    if password == "":
-        raise _cannot_register(user, host, "Empty password")
+    if password == "":  # only characters SASLprep maps to nothing
+        raise _cannot_register(ctx, user, host, UNACCEPTABLE_PASSWORD)
     creds, digests = await ctx.store.compute(_secrets, password, ctx.password_digests)
     now = ctx.now()
 
@@ -242,12 +264,13 @@ async def set_password(ctx: Context, user: str, host: str, password: str) -> boo
     """Replace the password of an existing account.
 
     Raises:
-        CommandFailed: unknown host, ``unknown_user``, or an empty password.
+        CommandFailed: ``unknown_user`` (on a host not served too, as ejabberd
+            answers: no such account exists), or an empty password.
         ArgumentError: the password is one SASLprep refuses, or too long.
     """
-    prepared_host = ctx.host(host)
+    prepared_host = prep_host(host)
     prepared_user = prep_user(user)
-    if prepared_user is None:
+    if prepared_user is None or prepared_host is None or prepared_host not in ctx.hosts:
         raise unknown_user()
     password = _new_password(ctx, password, "change_password", "newpass")
     if password == "":
@@ -365,7 +388,9 @@ def _known_hash_method(method: str) -> bool:
 async def _check_password_hash(ctx: Context, args: Mapping[str, Any]) -> bool:
     method = args["hashmethod"].lower()
     if not _known_hash_method(method):
-        raise CommandFailed(f"Unknown hash method '{args['hashmethod']}'")
+        # ejabberd throws this bare atom, misspelt, and names the method only in its log
+        log.info("check_password_hash: unknown hash method {method!r}", method=args["hashmethod"])
+        raise CommandFailed(UNKNOWN_HASH_METHOD, atom=UNKNOWN_HASH_METHOD, thrown=True)
     # the error depends on the method only, never on the account
     if method not in ctx.password_digests:
         raise CommandFailed(_not_kept(method))

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from twisted.internet.interfaces import IReactorTime
 
 from gateway.backends.embedded.store import Store, Tx
+from gateway.engine.builtin import node_name
 from gateway.engine.errors import CommandFailed
 from gateway.engine.files import FilesDir
 from gateway.engine.identifiers import (
@@ -40,8 +41,8 @@ UNKNOWN_HOST = "Unknown virtual host"
 
 
 def unknown_user() -> CommandFailed:
-    """ejabberd's ``{not_found, "unknown_user"}`` answer."""
-    return CommandFailed("unknown_user", atom="not_found")
+    """ejabberd's ``{not_found, "unknown_user"}``, which mod_admin_extra throws."""
+    return CommandFailed("unknown_user", atom="not_found", thrown=True)
 
 
 def prep_user(user: str) -> str | None:
@@ -151,6 +152,8 @@ class Context:
     files: FilesDir | None = None
     #: longest password accepted, in UTF-8 bytes (``gateway.limits.max_password_bytes``)
     max_password_bytes: int = DEFAULT_MAX_PASSWORD_BYTES
+    #: the node name ejabberd's texts quote (``register``'s failures), as ``status`` shows it
+    node: str = field(default_factory=node_name)
 
     def now(self) -> float:
         """The injected clock's POSIX time."""

@@ -1,10 +1,14 @@
 """Last activity (``get_last``, ``set_last``) and private XML storage (``private_get/set``).
 
 The store knows no sessions, so ``get_last`` never answers ``ONLINE``: it
-gives the recorded time and status, or the current time and ``NOT FOUND``
-like ejabberd when nothing was recorded.  Writing needs an existing account
+gives the recorded time and status; for an account that never logged in,
+its registration time (whole seconds) and ``Registered but didn't login``,
+which is what ejabberd's mod_last records when an account is created; for
+no account at all, the current time and ``NOT FOUND``.  Writing needs an existing account
 (``not_found`` / ``unknown_user``); reading a missing account's data gives
-the empty answer.
+the empty answer.  ``private_set`` of text that is not one well-formed
+element answers the failed rescode (``1``), as ejabberd does: nothing is
+stored, and the parser's reason goes to the log.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from lxml import etree
+from twisted.logger import Logger
 
 from gateway.backends.embedded.context import (
     Context,
@@ -23,28 +28,48 @@ from gateway.backends.embedded.context import (
     unknown_user,
 )
 from gateway.backends.embedded.store import Tx
-from gateway.backends.embedded.xmltext import XmlError, parse_element, to_text
+from gateway.backends.embedded.xmltext import (
+    XmlError,
+    ejabberd_escape,
+    ejabberd_text,
+    parse_element,
+    to_text,
+)
 from gateway.engine.errors import CommandFailed
 
 __all__ = ["HANDLERS"]
 
+log = Logger()
+
 PRIVATE_NS = "jabber:iq:private"
+#: get_last's status for an account without any recorded activity (mod_last's text)
+REGISTERED_NEVER_LOGGED_IN = "Registered but didn't login"
+#: get_last's status when there is no such account
+NOT_FOUND = "NOT FOUND"
 
 
 async def _get_last(ctx: Context, args: Mapping[str, Any]) -> tuple[str, str]:
     host = ctx.host(args["host"])
     user = prep_user(args["user"])
-    row = None
-    if user is not None:
-        row = await ctx.store.read(
-            lambda tx: tx.one(
-                "SELECT seen_at, status FROM last_activity WHERE host = ? AND username = ?",
-                (host, user),
-            )
+    if user is None:
+        return iso_timestamp(ctx.now()), NOT_FOUND
+
+    def read(tx: Tx) -> tuple[str, str]:
+        row = tx.one(
+            "SELECT seen_at, status FROM last_activity WHERE host = ? AND username = ?",
+            (host, user),
         )
-    if row is None:
-        return iso_timestamp(ctx.now()), "NOT FOUND"
-    return iso_timestamp(float(row[0])), row[1]
+        if row is not None:
+            return iso_timestamp(float(row[0])), row[1]
+        created = tx.scalar(
+            "SELECT created_at FROM accounts WHERE host = ? AND username = ?", (host, user)
+        )
+        if created is None:
+            return iso_timestamp(ctx.now()), NOT_FOUND
+        # ejabberd records the registration in whole seconds
+        return iso_timestamp(float(int(float(created)))), REGISTERED_NEVER_LOGGED_IN
+
+    return await ctx.store.read(read)
 
 
 async def _set_last(ctx: Context, args: Mapping[str, Any]) -> bool:
@@ -68,15 +93,6 @@ async def _set_last(ctx: Context, args: Mapping[str, Any]) -> bool:
     return await ctx.store.write(record)
 
 
-def _quote(value: str) -> str:
-    return (
-        value.replace("&", "&amp;")
-        .replace("<", "&lt;")
-        .replace("'", "&apos;")
-        .replace('"', "&quot;")
-    )
-
-
 async def _private_get(ctx: Context, args: Mapping[str, Any]) -> str:
     host = ctx.host(args["host"])
     user = prep_user(args["user"])
@@ -90,14 +106,16 @@ async def _private_get(ctx: Context, args: Mapping[str, Any]) -> str:
                 (host, user, namespace),
             )
         )
-    if stored is None:
+    if stored is not None:
+        stored = ejabberd_text(stored)  # quoted and escaped as ejabberd prints it
+    else:
         # nothing stored: the empty element that was asked for, as ejabberd answers
         try:
             etree.QName(name)
         except ValueError:
             raise CommandFailed(f"Invalid element name '{name}'") from None
-        stored = f"<{name} xmlns='{_quote(namespace)}'/>" if namespace else f"<{name}/>"
-    return f"<query xmlns='{_quote(PRIVATE_NS)}'>{stored}</query>"
+        stored = f"<{name} xmlns='{ejabberd_escape(namespace)}'/>" if namespace else f"<{name}/>"
+    return f"<query xmlns='{ejabberd_escape(PRIVATE_NS)}'>{stored}</query>"
 
 
 async def _private_set(ctx: Context, args: Mapping[str, Any]) -> bool:
@@ -108,7 +126,9 @@ async def _private_set(ctx: Context, args: Mapping[str, Any]) -> bool:
     try:
         element = parse_element(args["element"])
     except XmlError as e:
-        raise CommandFailed(f"The element cannot be stored: {e}") from None
+        # ejabberd's answer (23.01 and 24.12): the failed rescode, the reason only in its log
+        log.info("private_set: the element cannot be stored: {reason}", reason=str(e))
+        return False
     namespace = etree.QName(element).namespace
     if not namespace or namespace == PRIVATE_NS:
         raise CommandFailed("The element needs its own xmlns namespace (XEP-0049)")

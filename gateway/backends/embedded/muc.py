@@ -8,8 +8,15 @@ in them, so ``muc_online_rooms``, ``muc_online_rooms_by_regex``,
 not claimed: the engine answers them "not supported" rather than listing
 records as live rooms or destroying rooms on a guess.
 
-Texts follow ejabberd's where it has them (``The room does not exist``,
-``Room already exists``, ``Invalid 'service'``, ``Nickname must be set``).
+Texts follow ejabberd 24.12's mod_muc_admin where it has them, and like it
+these failures are thrown (``throw({error, Text})``), which XML-RPC and
+ejabberdctl show differently from a returned error.  Each command has its own
+words for a room that does not exist (``Room doesn't exists``, ``Room not
+found``, ``The room does not exist.``, ``The room does not exist``); a room
+name or service that cannot be one is ``Invalid value of room name`` /
+``Invalid value of 'service'`` / ``Unknown host passed in 'service'``,
+checked in that order.  The 23.01 profile rewords them as 23.01 did
+(:mod:`gateway.engine.adapters`).
 """
 
 from __future__ import annotations
@@ -34,44 +41,73 @@ NODES = tuple(
         "participants", "system", "subscribers",
     )
 )  # fmt: skip
+#: what a room whose allow_subscription is false answers a subscription
+SUBSCRIPTIONS_NOT_ALLOWED = "Subscriptions are not allowed"
 #: ejabberd's default subscribe_room_many_max_users
 MAX_MANY = 50
 MAX_FILE_BYTES = 16 * 1024 * 1024
 
 
-def _no_room() -> CommandFailed:
-    return CommandFailed("The room does not exist")
+#: each command's words for a room that does not exist (the same in 23.01 and 24.12)
+NO_ROOM = "The room does not exist"
+NO_ROOM_DOT = "The room does not exist."
+ROOM_DOES_NOT_EXIST = "Room doesn't exists"
+ROOM_NOT_FOUND = "Room not found"
+#: a room name that nodeprep refuses
+INVALID_ROOM = "Invalid value of room name"
+#: a service that nameprep refuses, and one that is no MUC service served here
+INVALID_SERVICE = "Invalid value of 'service'"
+UNKNOWN_SERVICE = "Unknown host passed in 'service'"
+#: muc_register_nick's words for the latter
+UNKNOWN_NICK_SERVICE = "Unknown host in 'service'"
 
 
-def _service(ctx: Context, raw: str) -> str:
+def _thrown(text: str) -> CommandFailed:
+    """A failure as mod_muc_admin reports it: ``throw({error, Text})``."""
+    return CommandFailed(text, thrown=True)
+
+
+def _no_room(text: str = NO_ROOM) -> CommandFailed:
+    return _thrown(text)
+
+
+def _service(ctx: Context, raw: str, unknown: str = UNKNOWN_SERVICE) -> str:
     service = prep_host(raw)
-    if service is None or service not in ctx.muc_services:
-        raise CommandFailed("Invalid 'service'")
+    if service is None:
+        raise _thrown(INVALID_SERVICE)
+    if service not in ctx.muc_services:
+        raise _thrown(unknown)
     return service
 
 
 def _room(raw: str) -> str:
     room = prep_user(raw)
     if room is None:
-        raise CommandFailed("Invalid 'room'")
+        raise _thrown(INVALID_ROOM)
     return room
 
 
-def _user_jid(user: str, host: str) -> str:
+def _room_and_service(ctx: Context, args: Mapping[str, Any]) -> tuple[str, str]:
+    """``(service, room)``, the room name checked first as ejabberd 24.12 does."""
+    room = _room(args["room"])
+    return _service(ctx, args["service"]), room
+
+
+def _user_jid(user: str, host: str, malformed: str = "Malformed user JID") -> str:
     prepared_user, prepared_host = prep_user(user), prep_host(host)
     if prepared_user is None or prepared_host is None:
-        raise CommandFailed("Malformed user JID")
+        raise _thrown(malformed)
     return f"{prepared_user}@{prepared_host}"
 
 
-def _jid(raw: str) -> str:
+def _jid(raw: str, malformed: str = "Malformed user JID") -> str:
     user, sep, host = raw.split("/", 1)[0].rpartition("@")
     if not sep:
         prepared = prep_host(host)
         if prepared is None:
-            raise CommandFailed("Malformed user JID")
+            raise _thrown(malformed)
         return prepared
-    return _user_jid(user, host)
+    return _user_jid(user, host, malformed)
 
 
 def _exists(tx: Tx, service: str, room: str) -> bool:
@@ -79,17 +115,19 @@ def _exists(tx: Tx, service: str, room: str) -> bool:
     return found is not None
 
 
-def _require(tx: Tx, service: str, room: str, now: float | None = None) -> None:
-    """Fail unless the room exists; with ``now``, mark it as changed."""
+def _require(
+    tx: Tx, service: str, room: str, now: float | None = None, missing: str = NO_ROOM
+) -> None:
+    """Fail with ``missing`` unless the room exists; with ``now``, mark it as changed."""
     if now is None:
         if not _exists(tx, service, room):
-            raise _no_room()
+            raise _no_room(missing)
         return
     changed = tx.execute(
         "UPDATE muc_rooms SET updated_at = ? WHERE service = ? AND room = ?", (now, service, room)
     )
     if changed != 1:
-        raise _no_room()
+        raise _no_room(missing)
 
 
 def _set_option(tx: Tx, service: str, room: str, name: str, value: str) -> None:
@@ -117,7 +155,7 @@ def _set_affiliation(tx: Tx, service: str, room: str, jid: str, affiliation: str
 
 def _affiliation(raw: str) -> str:
     if raw not in AFFILIATIONS:
-        raise CommandFailed(f"Invalid affiliation '{raw}': use {', '.join(AFFILIATIONS)}")
+        raise _thrown("Invalid affiliation")
     return raw
 
 
@@ -140,9 +178,10 @@ def _parse_affiliations(value: str) -> list[tuple[str, str]]:
         if not entry.strip():
             continue
         affiliation, sep, jid = entry.strip().partition(":")
-        if not sep:
-            raise CommandFailed(f"Invalid affiliations entry '{entry}': use affiliation:jid")
-        pairs.append((_jid(jid), _affiliation(affiliation)))
+        # "none" removes an affiliation elsewhere; a room's option cannot list it
+        if not sep or affiliation not in AFFILIATIONS or affiliation == "none":
+            raise _thrown("Invalid 'affiliation'")
+        pairs.append((_jid(jid, "Malformed JID in affiliation"), affiliation))
     return pairs
 
 
@@ -150,7 +189,7 @@ async def _create_room_with(
     ctx: Context, args: Mapping[str, Any], options: Sequence[tuple[str, str]]
 ) -> bool:
     server_host = ctx.host(args["host"])
-    service, room = _service(ctx, args["service"]), _room(args["room"])
+    service, room = _room_and_service(ctx, args)
     settings: list[tuple[str, str]] = []
     affiliations: list[tuple[str, str]] = []
     for name, value in options:
@@ -162,7 +201,7 @@ async def _create_room_with(
 
     def create(tx: Tx) -> bool:
         if not _create(tx, service, room, server_host, now):
-            raise CommandFailed("Room already exists")
+            raise _thrown("Room already exists")
         for name, value in settings:
             _set_option(tx, service, room, name, value)
         for jid, affiliation in affiliations:
@@ -173,8 +212,9 @@ async def _create_room_with(
 
 
 async def _create_room(ctx: Context, args: Mapping[str, Any]) -> bool:
-    # like ejabberd, a room created this way is persistent
-    return await _create_room_with(ctx, args, [("persistent", "true")])
+    # the default options, as ejabberd's create_room (23.01 and 24.12) takes mod_muc's
+    # default_room_options, where persistent is false; the store keeps the room all the same
+    return await _create_room_with(ctx, args, [])
 
 
 async def _create_room_with_opts(ctx: Context, args: Mapping[str, Any]) -> bool:
@@ -182,26 +222,26 @@ async def _create_room_with_opts(ctx: Context, args: Mapping[str, Any]) -> bool:
 
 
 async def _destroy_room(ctx: Context, args: Mapping[str, Any]) -> bool:
-    service, room = _service(ctx, args["service"]), _room(args["room"])
+    service, room = _room_and_service(ctx, args)
     removed = await ctx.store.write(
         lambda tx: tx.execute(
             "DELETE FROM muc_rooms WHERE service = ? AND room = ?", (service, room)
         )
     )
     if removed != 1:
-        raise _no_room()
+        raise _no_room(ROOM_DOES_NOT_EXIST)
     return True
 
 
 async def _change_room_option(ctx: Context, args: Mapping[str, Any]) -> bool:
-    service, room = _service(ctx, args["service"]), _room(args["room"])
+    service, room = _room_and_service(ctx, args)
     name = args["option"]
     # affiliations are entries of their own; every other option is checked here
     value = args["value"] if name == "affiliations" else normalise(name, args["value"])
     now = ctx.now()
 
     def change(tx: Tx) -> bool:
-        _require(tx, service, room, now)
+        _require(tx, service, room, now, ROOM_NOT_FOUND)
         if name == "affiliations":
             for jid, affiliation in _parse_affiliations(value):
                 _set_affiliation(tx, service, room, jid, affiliation)
@@ -223,10 +263,11 @@ def _options(tx: Tx, service: str, room: str) -> dict[str, str]:
 
 
 async def _get_room_options(ctx: Context, args: Mapping[str, Any]) -> list[tuple[str, str]]:
-    service, room = _service(ctx, args["service"]), _room(args["room"])
+    service, room = _room_and_service(ctx, args)
 
     def read(tx: Tx) -> list[tuple[str, str]]:
-        _require(tx, service, room)
+        if not _exists(tx, service, room):
+            return []  # ejabberd lists no options for a room it does not find
         return list(_options(tx, service, room).items())
 
     return await ctx.store.read(read)
@@ -236,11 +277,11 @@ async def _get_room_options(ctx: Context, args: Mapping[str, Any]) -> list[tuple
 
 
 async def _get_room_affiliation(ctx: Context, args: Mapping[str, Any]) -> str:
-    service, room = _service(ctx, args["service"]), _room(args["room"])
+    service, room = _room_and_service(ctx, args)
     jid = _jid(args["jid"])
 
     def read(tx: Tx) -> str:
-        _require(tx, service, room)
+        _require(tx, service, room, missing=NO_ROOM_DOT)
         found = tx.scalar(
             "SELECT affiliation FROM muc_affiliations WHERE service = ? AND room = ? AND jid = ?",
             (service, room, jid),
@@ -251,10 +292,10 @@ async def _get_room_affiliation(ctx: Context, args: Mapping[str, Any]) -> str:
 
 
 async def _get_room_affiliations(ctx: Context, args: Mapping[str, Any]) -> list[Any]:
-    service, room = _service(ctx, args["service"]), _room(args["room"])
+    service, room = _room_and_service(ctx, args)
 
     def read(tx: Tx) -> list[tuple[str, str, str]]:
-        _require(tx, service, room)
+        _require(tx, service, room, missing=NO_ROOM_DOT)
         rows = tx.all(
             "SELECT jid, affiliation, reason FROM muc_affiliations WHERE service = ? AND room = ?",
             (service, room),
@@ -265,13 +306,14 @@ async def _get_room_affiliations(ctx: Context, args: Mapping[str, Any]) -> list[
 
 
 async def _set_room_affiliation(ctx: Context, args: Mapping[str, Any]) -> bool:
-    service, room = _service(ctx, args["service"]), _room(args["room"])
-    jid = _user_jid(args["user"], args["host"])
+    # ejabberd reads the affiliation before it looks for the room
     affiliation = _affiliation(args["affiliation"])
+    service, room = _room_and_service(ctx, args)
+    jid = _user_jid(args["user"], args["host"])
     now = ctx.now()
 
     def change(tx: Tx) -> bool:
-        _require(tx, service, room, now)
+        _require(tx, service, room, now, ROOM_DOES_NOT_EXIST)
         _set_affiliation(tx, service, room, jid, affiliation)
         return True
 
@@ -282,18 +324,18 @@ async def _set_room_affiliation(ctx: Context, args: Mapping[str, Any]) -> bool:
 
 
 async def _muc_register_nick(ctx: Context, args: Mapping[str, Any]) -> bool:
-    service = _service(ctx, args["service"])
-    jid = _user_jid(args["user"], args["host"])
+    service = _service(ctx, args["service"], UNKNOWN_NICK_SERVICE)
+    jid = _user_jid(args["user"], args["host"], "Invalid 'jid'")
     nick = args["nick"]
     if not nick:
-        raise CommandFailed("Nickname must be set")
+        raise _thrown("Nickname must be set")
 
     def register(tx: Tx) -> bool:
         owner = tx.scalar(
             "SELECT jid FROM muc_nicks WHERE service = ? AND nick = ?", (service, nick)
         )
         if owner is not None and owner != jid:
-            raise CommandFailed("That nickname is registered by another person")
+            raise _thrown("Nick already registered")
         tx.execute(
             "INSERT INTO muc_nicks (service, jid, nick) VALUES (?, ?, ?)"
             " ON CONFLICT (service, jid) DO UPDATE SET nick = excluded.nick",
@@ -305,8 +347,8 @@ async def _muc_register_nick(ctx: Context, args: Mapping[str, Any]) -> bool:
 
 
 async def _muc_unregister_nick(ctx: Context, args: Mapping[str, Any]) -> bool:
-    service = _service(ctx, args["service"])
-    jid = _user_jid(args["user"], args["host"])
+    service = _service(ctx, args["service"], UNKNOWN_NICK_SERVICE)
+    jid = _user_jid(args["user"], args["host"], "Invalid 'jid'")
     await ctx.store.write(
         lambda tx: tx.execute("DELETE FROM muc_nicks WHERE service = ? AND jid = ?", (service, jid))
     )
@@ -324,18 +366,30 @@ def _nodes(raw: Sequence[str]) -> list[str]:
     return nodes
 
 
+def _subscriptions_allowed(tx: Tx, service: str, room: str) -> bool:
+    """The room's ``allow_subscription`` option (false unless set)."""
+    value = tx.scalar(
+        "SELECT value FROM muc_room_options WHERE service = ? AND room = ? AND name = ?",
+        (service, room, "allow_subscription"),
+    )
+    return (value if value is not None else OPTIONS["allow_subscription"].default) == "true"
+
+
 def _subscribe(tx: Tx, service: str, room: str, jid: str, nick: str, nodes: list[str]) -> None:
     if not nick:
-        raise CommandFailed("Nickname must be set")
+        raise _thrown("Nickname must be set")
+    # ejabberd's room refuses any subscription, a renewed one too, unless the option allows it
+    if not _subscriptions_allowed(tx, service, room):
+        raise _thrown(SUBSCRIPTIONS_NOT_ALLOWED)
     taken = tx.scalar(
         "SELECT jid FROM muc_subscribers WHERE service = ? AND room = ? AND nick = ? AND jid <> ?",
         (service, room, nick, jid),
     )
     if taken is not None:
-        raise CommandFailed("That nickname is already in use by another occupant")
+        raise _thrown("That nickname is already in use by another occupant")
     owner = tx.scalar("SELECT jid FROM muc_nicks WHERE service = ? AND nick = ?", (service, nick))
     if owner is not None and owner != jid:
-        raise CommandFailed("That nickname is registered by another person")
+        raise _thrown("That nickname is registered by another person")
     tx.execute(
         "INSERT INTO muc_subscribers (service, room, jid, nick, nodes) VALUES (?, ?, ?, ?, ?)"
         " ON CONFLICT (service, room, jid) DO UPDATE"
@@ -345,7 +399,9 @@ def _subscribe(tx: Tx, service: str, room: str, jid: str, nick: str, nodes: list
 
 
 async def _subscribe_room(ctx: Context, args: Mapping[str, Any]) -> list[str]:
-    service, room = _service(ctx, args["service"]), _room(args["room"])
+    if not args["nick"]:
+        raise _thrown("Nickname must be set")  # before anything else, as in ejabberd
+    service, room = _room_and_service(ctx, args)
     jid = _user_jid(args["user"], args["host"])
     nodes, nick, now = _nodes(args["nodes"]), args["nick"], ctx.now()
 
@@ -358,10 +414,10 @@ async def _subscribe_room(ctx: Context, args: Mapping[str, Any]) -> list[str]:
 
 
 async def _subscribe_room_many(ctx: Context, args: Mapping[str, Any]) -> bool:
-    service, room = _service(ctx, args["service"]), _room(args["room"])
     users = list(args["users"])
     if len(users) > MAX_MANY:
-        raise CommandFailed("Too many users in subscribe_room_many command")
+        raise _thrown("Too many users in subscribe_room_many command")
+    service, room = _room_and_service(ctx, args)
     members = [(_user_jid(user, host), nick) for user, host, nick in users]
     nodes, now = _nodes(args["nodes"]), ctx.now()
 
@@ -375,7 +431,7 @@ async def _subscribe_room_many(ctx: Context, args: Mapping[str, Any]) -> bool:
 
 
 async def _unsubscribe_room(ctx: Context, args: Mapping[str, Any]) -> bool:
-    service, room = _service(ctx, args["service"]), _room(args["room"])
+    service, room = _room_and_service(ctx, args)
     jid = _user_jid(args["user"], args["host"])
     now = ctx.now()
 
@@ -391,7 +447,7 @@ async def _unsubscribe_room(ctx: Context, args: Mapping[str, Any]) -> bool:
 
 
 async def _get_subscribers(ctx: Context, args: Mapping[str, Any]) -> list[str]:
-    service, room = _service(ctx, args["service"]), _room(args["room"])
+    service, room = _room_and_service(ctx, args)
 
     def read(tx: Tx) -> list[str]:
         _require(tx, service, room)

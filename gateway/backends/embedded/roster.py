@@ -9,7 +9,16 @@ so).  Choices where ejabberd is silent:
 - deleting an item that is not there succeeds, as in ejabberd;
 - ``push_roster_all`` needs every listed account to be local and registered,
   and writes nothing otherwise (one transaction);
-- ``get_roster`` of an account that does not exist is an empty list.
+- ``get_roster`` of an account that does not exist is an empty list, but
+  for what shared roster groups with ``@all@`` display (as in ejabberd).
+
+``get_roster`` and ``get_roster_count`` answer like ejabberd's roster_get
+hook: an item only asked for by the contact (subscription ``none``, ask
+``in``) is left out; ``pending`` is ``subscribe`` while our own request
+waits and ``undefined`` otherwise; the contacts the account's shared roster
+groups add are merged in (:func:`~gateway.backends.embedded.srg.shared_contacts`):
+an item already there becomes ``both`` with the groups' labels appended, the
+others come first, named from their vCard.
 """
 
 from __future__ import annotations
@@ -28,7 +37,9 @@ from gateway.backends.embedded.context import (
     unknown_user,
 )
 from gateway.backends.embedded.erlterms import ErlTermError, parse_terms, text_of
+from gateway.backends.embedded.srg import shared_contacts
 from gateway.backends.embedded.store import Tx
+from gateway.backends.embedded.vcard import roster_name
 from gateway.engine.errors import CommandFailed
 
 __all__ = ["HANDLERS", "RosterItem", "read_roster_file"]
@@ -57,11 +68,12 @@ def _jid(user: str, host: str) -> str:
 
 
 def _contact(user: str, host: str) -> str:
-    """The prepared bare JID of a contact; ``Invalid 'user'/'host'`` when malformed."""
+    """The prepared bare JID of a contact; ejabberd's ``Invalid 'user'/'server'`` (its
+    text in 23.01 and 24.12 alike) when malformed."""
     prepared_host = prep_host(host)
     prepared_user = prep_user(user) if user else ""
     if prepared_host is None or prepared_user is None:
-        raise CommandFailed("Invalid 'user'/'host'")
+        raise CommandFailed("Invalid 'user'/'server'")
     return _jid(prepared_user, prepared_host)
 
 
@@ -181,9 +193,19 @@ async def _delete_rosteritem(ctx: Context, args: Mapping[str, Any]) -> bool:
     return await ctx.store.write(delete)
 
 
-def _read_roster(tx: Tx, user: str, host: str) -> list[tuple[str, str, str, str, list[str]]]:
+#: what get_roster shows as ``pending`` for a stored ``ask`` (ejabberd's roster_item ask)
+_PENDING = {"out": "subscribe"}
+#: ``pending`` of an item a shared roster group makes
+_NOT_PENDING = "undefined"
+
+_Item = tuple[str, str, str, str, list[str]]
+
+
+def _read_roster(tx: Tx, user: str, host: str) -> list[_Item]:
+    """The roster ejabberd's roster_get hook gives: stored items and shared groups' contacts."""
     items = tx.all(
-        "SELECT contact, nick, subscription, ask FROM roster_items WHERE host = ? AND username = ?",
+        "SELECT contact, nick, subscription, ask FROM roster_items WHERE host = ? AND username = ?"
+        " AND NOT (subscription = 'none' AND ask = 'in')",
         (host, user),
     )
     groups: dict[str, list[str]] = {}
@@ -192,10 +214,21 @@ def _read_roster(tx: Tx, user: str, host: str) -> list[tuple[str, str, str, str,
         (host, user),
     ):
         groups.setdefault(contact, []).append(group)
-    return sorted(
-        (contact, nick, subs, ask, sorted(groups.get(contact, [])))
-        for contact, nick, subs, ask in items
-    )
+    shared = shared_contacts(tx, user, host)
+    stored: list[_Item] = []
+    for contact, nick, subs, ask in sorted(items):
+        own = sorted(groups.get(contact, []))
+        labels = shared.pop(contact, None)
+        if labels is None:
+            stored.append((contact, nick, subs, _PENDING.get(ask, _NOT_PENDING), own))
+        else:
+            stored.append((contact, nick, "both", _NOT_PENDING, own + labels))
+    added: list[_Item] = []
+    for contact, labels in sorted(shared.items()):
+        contact_user, _, contact_host = contact.partition("@")
+        nick = roster_name(tx, contact_user, contact_host)
+        added.append((contact, nick, "both", _NOT_PENDING, labels))
+    return added + stored
 
 
 async def _get_roster(ctx: Context, args: Mapping[str, Any]) -> list[Any]:
@@ -211,12 +244,7 @@ async def _get_roster_count(ctx: Context, args: Mapping[str, Any]) -> int:
     user = prep_user(args["user"])
     if user is None:
         return 0
-    count = await ctx.store.read(
-        lambda tx: tx.scalar(
-            "SELECT COUNT(*) FROM roster_items WHERE host = ? AND username = ?", (host, user)
-        )
-    )
-    return int(count or 0)
+    return await ctx.store.read(lambda tx: len(_read_roster(tx, user, host)))
 
 
 async def _push_roster(ctx: Context, args: Mapping[str, Any]) -> bool:

@@ -1,8 +1,9 @@
 """Shared roster group commands (``srg_*``): the groups, their displayed groups and members.
 
-The embedded store keeps these as records only: nothing merges them into
-``get_roster`` answers or pushes them to XMPP clients (the README says so).
-Choices where ejabberd is silent:
+``get_roster`` merges the contacts a user's groups display, as
+mod_shared_roster does (:func:`shared_contacts`); nothing is pushed to XMPP
+clients (the README says so).  The store knows no sessions, so the members
+``@online@`` stands for are nobody here.  Choices where ejabberd is silent:
 
 - every command but ``srg_create``, ``srg_add``, ``srg_delete`` and
   ``srg_list`` needs the group to exist (``not_found``, naming the group);
@@ -22,7 +23,7 @@ from gateway.backends.embedded.context import Context, Handler, prep_host, prep_
 from gateway.backends.embedded.store import Tx
 from gateway.engine.errors import CommandFailed
 
-__all__ = ["HANDLERS"]
+__all__ = ["HANDLERS", "shared_contacts"]
 
 #: special members and the flag column each one sets
 FLAGS = {"@all@": "all_users", "@online@": "online_users"}
@@ -65,6 +66,67 @@ def _displayed(tx: Tx, host: str, group: str) -> list[str]:
         (host, group),
     )
     return [r[0] for r in rows]
+
+
+def _split_group(host: str, name: str) -> tuple[str, str]:
+    """A displayed group's ``(host, group)``: ``group@host`` names one of another host."""
+    pieces = [piece for piece in name.split("@") if piece]
+    if len(pieces) == 2:
+        return pieces[1], pieces[0]
+    return host, name
+
+
+def shared_contacts(tx: Tx, user: str, host: str) -> dict[str, list[str]]:
+    """The contacts the shared roster groups of ``user@host`` add, each with its groups.
+
+    What mod_shared_roster's ``get_user_roster`` (24.12) computes: the user's
+    groups are those listing it and those with ``@all@`` or ``@online@`` on
+    its host; their displayed groups that exist, in sorted order, each add
+    their members (every account of the group's host with ``@all@``, then the
+    listed ones) under the group's label, the user itself excepted.  A member
+    of several displayed groups gets every label, in that order.
+    """
+    me = f"{user}@{host}"
+    mine = {
+        r[0]
+        for r in tx.all(
+            "SELECT group_id FROM srg_members WHERE host = ? AND member = ?", (host, me)
+        )
+    }
+    mine.update(
+        r[0]
+        for r in tx.all(
+            "SELECT group_id FROM srg_groups"
+            " WHERE host = ? AND (all_users <> 0 OR online_users <> 0)",
+            (host,),
+        )
+    )
+    displayed: set[str] = set()
+    for group in mine:
+        if _group_exists(tx, host, group):
+            displayed.update(_displayed(tx, host, group))
+    contacts: dict[str, list[str]] = {}
+    for name in sorted(displayed):
+        group_host, group = _split_group(host, name)
+        row = tx.one(
+            "SELECT label, all_users FROM srg_groups WHERE host = ? AND group_id = ?",
+            (group_host, group),
+        )
+        if row is None:
+            continue
+        label, all_users = row
+        members: list[str] = []
+        if all_users:
+            accounts = tx.all("SELECT username FROM accounts WHERE host = ?", (group_host,))
+            members += sorted(f"{r[0]}@{group_host}" for r in accounts)
+        listed = tx.all(
+            "SELECT member FROM srg_members WHERE host = ? AND group_id = ?", (group_host, group)
+        )
+        members += sorted(r[0] for r in listed)
+        for member in members:
+            if member != me:
+                contacts.setdefault(member, []).append(label)
+    return contacts
 
 
 async def _srg_create(ctx: Context, args: Mapping[str, Any]) -> bool:

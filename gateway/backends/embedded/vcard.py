@@ -24,7 +24,7 @@ from gateway.backends.embedded.store import Tx
 from gateway.backends.embedded.xmltext import parse_element, to_text
 from gateway.engine.errors import CommandFailed
 
-__all__ = ["HANDLERS"]
+__all__ = ["HANDLERS", "roster_name"]
 
 NS = "vcard-temp"
 EMPTY = f"<vCard xmlns='{NS}'/>"
@@ -49,6 +49,24 @@ def _values(vcard: etree._Element, path: Sequence[str]) -> list[str]:
     return [_cdata(inner) for e in outer for inner in e.findall(_tag(path[1]))]
 
 
+def roster_name(tx: Tx, user: str, host: str) -> str:
+    """The name a shared roster group gives ``user@host``: its vCard's NICKNAME, else FN.
+
+    As mod_shared_roster reads it: the first element's text, ``""`` when the
+    account has no vCard or neither field has text.
+    """
+    text = tx.scalar("SELECT vcard FROM vcards WHERE host = ? AND username = ?", (host, user))
+    if text is None:
+        return ""
+    vcard = parse_element(text)
+    for name in ("NICKNAME", "FN"):
+        found = vcard.find(_tag(name))
+        value = _cdata(found) if found is not None else ""
+        if value:
+            return value
+    return ""
+
+
 def _replace(parent: etree._Element, name: str, contents: Sequence[str]) -> None:
     """Drop ``parent``'s ``name`` children and add one per content, where the first was."""
     tag = _tag(name)
@@ -62,8 +80,17 @@ def _replace(parent: etree._Element, name: str, contents: Sequence[str]) -> None
         parent.insert(index + offset, element)
 
 
+def _thrown(atom: str) -> CommandFailed:
+    """One of the bare atoms mod_admin_extra throws when reading a vCard."""
+    return CommandFailed(atom, atom=atom, thrown=True)
+
+
 async def _read_vcard(ctx: Context, args: Mapping[str, Any]) -> etree._Element:
-    host = ctx.host(args["host"])
+    try:
+        host = ctx.host(args["host"])
+    except CommandFailed:
+        # ejabberd finds no route to that host
+        raise _thrown("error_wrong_hostname") from None
     user = prep_user(args["user"])
     text = None
     if user is not None:
@@ -73,7 +100,7 @@ async def _read_vcard(ctx: Context, args: Mapping[str, Any]) -> etree._Element:
             )
         )
     if text is None:
-        raise CommandFailed("error_no_vcard_found")
+        raise _thrown("error_no_vcard_found")
     return parse_element(text)
 
 
@@ -82,7 +109,7 @@ async def _get(ctx: Context, args: Mapping[str, Any], path: Sequence[str]) -> li
         _tag(name)
     values = _values(await _read_vcard(ctx, args), path)
     if not values:
-        raise CommandFailed("error_no_value_found_in_vcard")
+        raise _thrown("error_no_value_found_in_vcard")
     return values
 
 

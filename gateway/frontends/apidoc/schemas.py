@@ -19,6 +19,7 @@ from gateway.engine.errors import ERROR_TABLE
 from gateway.engine.model import CommandDefinition
 from gateway.engine.ranges import INT64, bounds_for
 from gateway.engine.types import Param, Type
+from gateway.frontends.jsonapi.response import is_pair_object
 
 __all__ = [
     "ERROR_STATUSES",
@@ -147,7 +148,7 @@ def _value_schema(type_: Type) -> Schema:
         }
     if kind == "list":
         element = type_.element.type
-        if _is_pair_object(element):
+        if is_pair_object(element):
             return {"type": "object", "additionalProperties": _value_schema(element.fields[1].type)}
         return {"type": "array", "items": _value_schema(element)}
     if kind == "tuple":
@@ -158,16 +159,6 @@ def _value_schema(type_: Type) -> Schema:
             "additionalProperties": False,
         }
     return {}  # "any"
-
-
-def _is_pair_object(element: Type) -> bool:
-    # the rule of jsonapi.response: these lists are written as one object
-    if element.kind != "tuple" or len(element.fields) != 2:
-        return False
-    first, second = element.fields
-    if first.type.kind == "atom":
-        return True
-    return first.name == "name" and first.type.kind == "string" and second.name == "value"
 
 
 def error_schema() -> Schema:

@@ -15,6 +15,7 @@ from typing import Any
 from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
 from twisted.logger import Logger
 
+from gateway.engine.builtin import ctl_status_text
 from gateway.engine.coercion import CoercionOptions
 from gateway.engine.credentials import Credentials
 from gateway.engine.dispatch import Engine
@@ -23,7 +24,7 @@ from gateway.engine.model import CommandCall, CommandDefinition, IPAddress, Late
 from gateway.engine.names import EJABBERD_CTL
 from gateway.frontends.ctl.args import ArgumentCountError, command_name, parse_ctl_args
 from gateway.frontends.ctl.json_output import json_error, json_result, json_text
-from gateway.frontends.ctl.options import BadVersion, UsageError, parse_options
+from gateway.frontends.ctl.options import AuthPrefix, BadVersion, UsageError, parse_options
 from gateway.frontends.ctl.text import (
     format_command_list,
     format_error,
@@ -35,7 +36,7 @@ from gateway.frontends.ctl.text import (
     usage_text,
 )
 
-__all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "CtlProcessor"]
+__all__ = ["EXIT_ERROR", "EXIT_OK", "EXIT_USAGE", "INTERNAL_ERROR", "CtlProcessor"]
 
 log = Logger()
 
@@ -47,6 +48,9 @@ EXIT_USAGE = 2
 _CTL_COERCION = CoercionOptions(missing_list_is_empty=False)
 
 Answer = tuple[str, int]
+
+#: what a command line that broke unexpectedly gets
+INTERNAL_ERROR: Answer = ("Error: internal error", EXIT_ERROR)
 
 
 class CtlProcessor:
@@ -87,9 +91,14 @@ class CtlProcessor:
         try:
             return await self.answer(argv, ip, json=json)
         except CommandError as e:
-            if json:
-                return json_error(e, profile=self.engine.catalogue.profile)
-            return format_error(e)
+            try:
+                if json:
+                    return json_error(e, profile=self.engine.catalogue.profile)
+                return format_error(e)
+            except Exception:
+                # the error's own wording failed: still an answer, the internal error's
+                log.failure("ctl could not word the error {error!r}", error=e)
+                return INTERNAL_ERROR
 
     async def answer(
         self,
@@ -113,7 +122,7 @@ class CtlProcessor:
             raise
         except Exception:
             log.failure("ctl command line {argv!r} failed unexpectedly", argv=list(argv))
-            return "Error: internal error", EXIT_ERROR
+            return INTERNAL_ERROR
 
     async def _answer(
         self,
@@ -158,7 +167,15 @@ class CtlProcessor:
             return f"{format_help(shown)}\n\nError: {e.message}", EXIT_ERROR
         if json:
             return json_result(result)
-        return format_result(result, output_style(result.profile, result.requested_version))
+        text, status = format_result(result, output_style(result.profile, result.requested_version))
+        if self._own_status(line.words, line.auth) and status == EXIT_OK:
+            # ejabberdctl answers a bare ``status`` itself, in its own words
+            text = ctl_status_text(text)
+        return text, status
+
+    def _own_status(self, words: Sequence[str], auth: AuthPrefix | None) -> bool:
+        """Whether ejabberdctl itself would answer this line (``status``, nothing else)."""
+        return self.frontend == EJABBERD_CTL and auth is None and list(words) == ["status"]
 
     def _help(self, words: list[str], version: int | None) -> Answer:
         catalogue = self.engine.catalogue

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gateway.engine.catalogue import Catalogue
+from gateway.engine.erlprint import TermText
 from gateway.engine.errors import (
     ArgumentError,
     BadArgumentType,
@@ -35,6 +36,7 @@ from gateway.engine.errors import (
 from gateway.engine.model import CommandDefinition, ResTuple, Result
 from gateway.engine.names import CURRENT_PROFILE, LEGACY_PROFILE
 from gateway.engine.types import Param, Type
+from gateway.frontends.erlterm import format_p, thrown_term
 
 __all__ = [
     "STYLES",
@@ -118,6 +120,8 @@ def _scalar(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, TermText):
+        return value.printed  # the Erlang term behind it, as ejabberdctl prints it
     if isinstance(value, str | int):
         return str(value)
     if isinstance(value, ResTuple):
@@ -165,6 +169,9 @@ def format_error(error: CommandError) -> tuple[str, int]:
 
 
 def _error_text(error: CommandError) -> str:
+    if isinstance(error, CommandFailed) and error.thrown:
+        # ejabberdctl prints a thrown term alone, as ~p
+        return format_p(thrown_term(error.thrown_term()))
     if isinstance(error, CommandFailed):
         # ejabberd prints the bare ``error`` atom first, then the reason.
         reason = error.atom if error.atom is not None else erlang_string(error.message)

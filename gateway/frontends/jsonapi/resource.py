@@ -11,6 +11,12 @@ an unknown command is reported as such whatever the body holds.  Before all
 of it, an address banned for failing to authenticate too often gets 429 with
 ``Retry-After``.
 
+The 23.01 profile keeps 23.01's order for names it does not know: the body
+is decoded first (a body that is not JSON is 400 whatever the name), then a
+name 23.01's VM did not know as an atom is 404 ``Endpoint not found.``, and
+one it did (:mod:`~gateway.frontends.jsonapi.atoms_2301`) has its
+credentials checked and is ``400 "unknown_command"``.
+
 ``X-Api-Version`` names the version of the command definition that answered.
 Answers given before a definition was chosen (no or unknown command, a method
 other than GET/POST, ``OPTIONS``, a missing body) do not carry it: no
@@ -41,6 +47,7 @@ from gateway.frontends.base import (
     xhtml_page,
 )
 from gateway.frontends.http_auth import parse_authorization
+from gateway.frontends.jsonapi.atoms_2301 import ATOMS_2301
 from gateway.frontends.jsonapi.request import (
     command_segments,
     decode_json_body,
@@ -141,10 +148,24 @@ class JsonApiResource(AsyncResource[JsonAnswer | HttpAnswer]):
         if not segments or (self._legacy and len(segments) != 1):
             return self._missing_command()
 
-        name = _command_name(segments[0])
         profile = self._engine.catalogue.profile
+        early: list[tuple[str, Any]] | None = None
+        if self._legacy and method == b"POST":
+            # 23.01 decodes the body before it looks at the command's name
+            early = await self.offload(len(body), decode_json_body, body, profile)
+        name = _command_name(segments[0])
+        credentials = parse_authorization(request.getHeader(b"authorization"))
+        # 23.01 checks the credentials of a name its VM knew as an atom, then finds no
+        # such command; a name it never saw is 404 at once (the engine's answer)
+        known_atom = self._legacy and name not in self._engine.catalogue and name in ATOMS_2301
+        if known_atom:
+            await self._engine.authenticate(
+                credentials, frontend=MOD_HTTP_API, ip=ip, tag=self._tag
+            )
 
         async def read(definition: CommandDefinition) -> list[tuple[str, Any]]:
+            if early is not None:
+                return early
             if method == b"POST":
                 decoded: list[tuple[str, Any]] = await self.offload(
                     len(body), decode_json_body, body, profile
@@ -157,7 +178,7 @@ class JsonApiResource(AsyncResource[JsonAnswer | HttpAnswer]):
             LateArguments(read),
             self._requested_version(request),
             frontend=MOD_HTTP_API,
-            credentials=parse_authorization(request.getHeader(b"authorization")),
+            credentials=credentials,
             ip=ip,
             tag=self._tag,
         )
@@ -166,6 +187,10 @@ class JsonApiResource(AsyncResource[JsonAnswer | HttpAnswer]):
         )
         try:
             result = await self._engine.call(call)
+        except UnknownCommand:
+            if known_atom:
+                return JsonAnswer(400, "unknown_command")
+            raise
         except TypedCommandError as e:
             if e.definition is not None and e.definition.result.type.kind == "rescode":
                 _name_version(request, e.definition)

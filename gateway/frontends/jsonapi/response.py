@@ -129,7 +129,7 @@ def _format(value: Any, type_: Type, legacy: bool) -> Any:
         element = type_.element.type
         if not isinstance(value, list | tuple):
             raise TypeError(f"expected a list result, got {value!r}")
-        if _is_pair_object(element):
+        if is_pair_object(element):
             value_type = element.fields[1].type
             return {str(key): _format(item, value_type, legacy) for key, item in value}
         return [_format(item, element, legacy) for item in value]
@@ -145,7 +145,7 @@ def _format(value: Any, type_: Type, legacy: bool) -> Any:
     return value
 
 
-def _is_pair_object(element: Type) -> bool:
+def is_pair_object(element: Type) -> bool:
     """A list of these becomes one JSON object: ``{tuple,[{_,atom},_]}`` or name/value."""
     if element.kind != "tuple" or len(element.fields) != 2:
         return False
@@ -200,8 +200,11 @@ def bad_type_message(error: BadArgumentType, *, legacy: bool) -> str:
     """``Arg <value> is not in format <type>``, naming the innermost value that does not fit.
 
     A list whose third element is wrong is reported by that element and the
-    element type, as ejabberd checks element by element.
+    element type, as ejabberd checks element by element.  An error that names
+    no declared type (an adapter's own check) answers its message.
     """
+    if not isinstance(error.expected, Type):
+        return error.message
     value, type_ = _innermost_mismatch(error.value, error.expected)
     return f"Arg {json_term(value, maps=not legacy)} is not in format {type_term(type_)}"
 

@@ -125,6 +125,8 @@ class ArgumentStruct:
         if isinstance(error, BadArgumentType):
             if isinstance(error.value, Rejected):
                 return error.value.fault
+            if not isinstance(error.expected, Type):
+                return Fault(mapping_for(error).xmlrpc_fault, error.message)
             return faults.bad_type(
                 _sent(given, [(error.argument, error.value)])[0][1], error.expected
             )

@@ -1,9 +1,10 @@
 """XML-RPC faults: ejabberd_xmlrpc's fault codes and message texts.
 
 Fault numbers come from :data:`~gateway.engine.errors.ERROR_TABLE`; the texts
-are the ones legacy clients parse, with the caller's values printed as Erlang
-terms (``~p``).  A fault's ``faultString`` is ``"Error <code>\\n"`` followed by
-the message.
+are the ones legacy clients parse, built from ejabberd_xmlrpc's own
+``io_lib:format`` templates, so the caller's values print as Erlang terms
+(``~p``) broken over lines exactly where ejabberd breaks them.  A fault's
+``faultString`` is ``"Error <code>\\n"`` followed by the message.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from gateway.engine.errors import (
     mapping_for,
 )
 from gateway.engine.types import Type
-from gateway.frontends.erlterm import Atom, Charlist, format_p
+from gateway.frontends.erlterm import Atom, Charlist, io_format, thrown_term
 from gateway.frontends.typeterm import type_as_term
 from gateway.frontends.xmlrpc.values import Value, pairs_term, to_term
 
@@ -65,14 +66,14 @@ def _code(key: str) -> int:
 def unknown_call(method: str, params: Iterable[Value]) -> Fault:
     """-112: the method/params pair is no call we know (``{call,Method,Params}``)."""
     term = (Atom("call"), Atom(method), [to_term(p) for p in params])
-    return Fault(_code("bad_call"), f"Unknown call: {format_p(term)}")
+    return Fault(_code("bad_call"), io_format("Unknown call: ~p", term))
 
 
 def duplicated(name: str, remaining: Iterable[tuple[str, Value]]) -> Fault:
     """-114: an argument given twice; ``remaining`` is what was still unconsumed."""
     return Fault(
         _code("duplicate_argument"),
-        f"Attribute '{format_p(Atom(name))}' duplicated:\n{format_p(pairs_term(remaining))}",
+        io_format("Attribute '~p' duplicated:~n~p", Atom(name), pairs_term(remaining)),
     )
 
 
@@ -80,8 +81,7 @@ def missing(name: str, remaining: Iterable[tuple[str, Value]]) -> Fault:
     """-116: a required argument is absent."""
     return Fault(
         _code("missing_argument"),
-        f"Required attribute '{format_p(Atom(name))}' not found:\n"
-        f"{format_p(pairs_term(remaining))}",
+        io_format("Required attribute '~p' not found:~n~p", Atom(name), pairs_term(remaining)),
     )
 
 
@@ -89,7 +89,7 @@ def unused(leftovers: Iterable[tuple[str, Value]]) -> Fault:
     """-120: members that match no declared argument."""
     return Fault(
         _code("unknown_arguments"),
-        f"The call provided additional unused arguments:\n{format_p(pairs_term(leftovers))}",
+        io_format("The call provided additional unused arguments:~n~p", pairs_term(leftovers)),
     )
 
 
@@ -97,8 +97,9 @@ def bad_type(value: Value, type_: Type) -> Fault:
     """-122: a value that cannot be read as its declared type."""
     return Fault(
         _code("bad_argument_type"),
-        f"Parameter '{format_p(to_term(value))}' can't be coerced to type "
-        f"'{format_p(type_as_term(type_))}'",
+        io_format(
+            "Parameter '~p' can't be coerced to type '~p'", to_term(value), type_as_term(type_)
+        ),
     )
 
 
@@ -114,8 +115,12 @@ def problem(reason: Any, command: str, args: Iterable[tuple[str, Value]]) -> Fau
     """
     return Fault(
         _code("command_failed"),
-        f"A problem '{format_p(reason)}' occurred executing the command "
-        f"{format_p(Atom(command))} with arguments\n{format_p(pairs_term(args))}",
+        io_format(
+            "A problem '~p' occurred executing the command ~p with arguments~n~p",
+            reason,
+            Atom(command),
+            pairs_term(args),
+        ),
     )
 
 
@@ -135,6 +140,10 @@ def invalid_token() -> Fault:
 
 
 def _error_term(error: CommandFailed | TypedCommandError) -> Any:
+    if isinstance(error, CommandFailed) and error.thrown:
+        # the term ejabberd threw, printed as it is: {error,"text"},
+        # {not_found,"unknown_user"} or a bare atom such as error_no_vcard_found
+        return thrown_term(error.thrown_term())
     if isinstance(error, CommandFailed) and error.atom:
         return (Atom("error"), Atom(error.atom))
     return (Atom("error"), Charlist(error.message))

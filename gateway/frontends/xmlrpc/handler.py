@@ -129,7 +129,8 @@ class XmlRpcHandler:
             return result_value(result, legacy=result.profile == LEGACY_PROFILE)
         except CommandError as e:
             failed = e.definition if e.step is Step.EXECUTE else None
-            if isinstance(e, CommandFailed) and failed is not None:
+            # a thrown failure is a fault in 24.12 too; only a returned one is a value
+            if isinstance(e, CommandFailed) and not e.thrown and failed is not None:
                 legacy = self.engine.catalogue.profile == LEGACY_PROFILE
                 answer = failure_value(failed, e, legacy=legacy)
                 if answer is not None:

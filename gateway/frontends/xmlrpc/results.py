@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gateway.engine.erlprint import TermText
 from gateway.engine.errors import CommandFailed
 from gateway.engine.model import CommandDefinition, ResTuple, Result
 from gateway.engine.types import Param, Type
@@ -78,6 +79,8 @@ def _status(value: Any) -> int:
 
 
 def _text(value: Any) -> str:
+    if isinstance(value, TermText):
+        return value.printed  # the Erlang term behind it, as ejabberd_xmlrpc prints it
     if isinstance(value, str):
         return value
     if isinstance(value, bytes):

@@ -93,6 +93,12 @@ class EmbeddedCase(unittest.TestCase):
         result = await self.engine.call(call)
         return result.value
 
+    async def legacy_call(self, command: str, **args: Any) -> Any:
+        """Run ``command`` in the 23.01 profile, over the same backend; its result value."""
+        legacy = make_engine(self.backend, profile="23.01", gateway=NoCommands())
+        call = CommandCall(command, tuple(args.items()), frontend=ADMIN.frontend)
+        return (await legacy.call(call)).value
+
     async def fails(self, command: str, **args: Any) -> CommandError:
         """Run ``command``, which must fail with a command error; that error."""
         try:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from dataclasses import replace
 
 from gateway.backends.embedded.passwords import (
     ITERATIONS,
@@ -12,6 +13,7 @@ from gateway.backends.embedded.passwords import (
     hash_password,
     verify_password,
 )
+from gateway.engine.builtin import node_name, node_term
 from gateway.engine.errors import CommandFailed, TypedCommandError
 from gateway.engine.model import ResTuple
 from tests.backends.embedded.cases import HOST, OTHER, Mixin, PostgresCase, SQLiteCase
@@ -88,13 +90,36 @@ class AccountTests(Mixin):
         )
 
     async def test_register_malformed_user_and_empty_password(self) -> None:
-        """A user name that cannot be a JID, or an empty password, is cannot_register."""
-        bad_name = await self.fails("register", user="a@b", host=HOST, password="pw")
-        assert isinstance(bad_name, TypedCommandError) and bad_name.status == 10001
-        assert "Malformed username" in bad_name.message
-        empty = await self.fails("register", user="bob", host=HOST, password="")
-        assert isinstance(empty, TypedCommandError) and "Empty password" in empty.message
+        """A user name that cannot be a JID, or an empty password, is cannot_register.
+
+        The texts are ejabberd's, naming the node as ``~p`` prints it (captured
+        from Debian's ejabberd 23.01; 24.12's ejabberd_admin words them alike):
+        ``Can't register user @@@localhost at node ejabberd@host: Malformed
+        username`` and ``…: The password contains unacceptable characters``.
+        An empty password is refused before the name is looked at.
+        """
+        node = node_term(node_name())
+        cases = [
+            ("@@", "pw", "Malformed username"),
+            ("not a jid", "pw", "Malformed username"),
+            ("zed", "", "The password contains unacceptable characters"),
+            ("@@", "", "The password contains unacceptable characters"),
+        ]
+        for user, password, why in cases:
+            error = await self.fails("register", user=user, host=HOST, password=password)
+            assert isinstance(error, TypedCommandError)
+            assert (error.kind, error.status) == ("cannot_register", 10001)
+            assert error.message == f"Can't register user {user}@{HOST} at node {node}: {why}"
         assert await self.call("registered_users", host=HOST) == []
+
+    async def test_register_names_the_context_node(self) -> None:
+        """The node in register's failures is the backend's (the one ``status`` names)."""
+        self.backend.ctx = replace(self.backend.ctx, node="xmpp-gateway@box")
+        error = await self.fails("register", user="zed", host=HOST, password="")
+        assert error.message == (
+            "Can't register user zed@localhost at node 'xmpp-gateway@box':"
+            " The password contains unacceptable characters"
+        )
 
     async def test_registered_users_sorted_per_host(self) -> None:
         """registered_users lists the host's user names sorted, and only that host's."""
@@ -173,7 +198,12 @@ class AccountTests(Mixin):
             assert "SCRAM-SHA-256" in error.message and method in error.message
 
     async def test_check_password_hash_unknown_account_or_method(self) -> None:
-        """No account: the same answer as an existing one; an unknown method: an error naming it.
+        """No account: the same answer as an existing one; an unknown method: ejabberd's atom.
+
+        ejabberd 23.01 and 24.12 throw the bare atom ``unkown_hash_method``
+        (misspelt; captured from Debian's ejabberd 23.01: /api ``400
+        "unkown_hash_method"``, XML-RPC ``A problem 'unkown_hash_method'
+        occurred …``), for every account; clients compare it.
 
         A missing account used to answer false where an existing one answered
         the "cannot check" error, which told callers which accounts exist
@@ -187,10 +217,17 @@ class AccountTests(Mixin):
             )
             answers.append((type(error), error.message))
         assert answers[0] == answers[1]
-        error = await self.fails(
-            "check_password_hash", user="ghost", host=HOST, passwordhash="x", hashmethod="rot13"
-        )
-        assert "rot13" in error.message
+        for user in ("bob", "ghost"):
+            error = await self.fails(
+                "check_password_hash", user=user, host=HOST, passwordhash="x", hashmethod="rot13"
+            )
+            assert isinstance(error, CommandFailed)
+            assert (error.message, error.atom, error.thrown) == (
+                "unkown_hash_method",
+                "unkown_hash_method",
+                True,
+            )
+            assert error.thrown_term() == "unkown_hash_method"
 
     async def test_change_password(self) -> None:
         """change_password replaces the password: the old one fails, the new one works."""
@@ -200,12 +237,14 @@ class AccountTests(Mixin):
         assert await self.call("check_password", user="bob", host=HOST, password="new")
 
     async def test_change_password_failures(self) -> None:
-        """Unknown account: not_found 'unknown_user'; unknown host; empty password refused."""
+        """Unknown account or host: not_found 'unknown_user'; empty password refused."""
         missing = await self.fails("change_password", user="ghost", host=HOST, newpass="x")
         assert isinstance(missing, CommandFailed)
         assert (missing.code, missing.message) == ("not_found", "unknown_user")
+        # ejabberd (23.01 and 24.12) finds no such account on a host it does not serve
         host = await self.fails("change_password", user="bob", host="nowhere.org", newpass="x")
-        assert host.message == "Unknown virtual host"
+        assert isinstance(host, CommandFailed)
+        assert (host.code, host.message, host.thrown) == ("not_found", "unknown_user", True)
         await self.register("bob", password="old")
         empty = await self.fails("change_password", user="bob", host=HOST, newpass="")
         assert "Empty password" in empty.message
@@ -305,6 +344,28 @@ class AccountTests(Mixin):
         assert await self.call("registered_users", host=HOST) == ["old"]
         none = await self.call("delete_old_users_vhost", host=OTHER, days=5)
         assert none == ResTuple("Deleted 0 users: []")
+
+    async def test_delete_old_users_in_2301(self) -> None:
+        """The 23.01 profile lists the deleted accounts as ejabberd 23.01 prints them.
+
+        The text was captured from Debian's ejabberd 23.01 (ejabberdctl and /api):
+        ``~p`` of ``{User, Host}`` binaries, broken over lines past 80 columns.
+        """
+        for user in ("alice", "bob", "josé", "longusername_abcdefghijkl"):
+            await self.register(user)
+        self.clock.advance(10 * DAY)
+        result = await self.legacy_call("delete_old_users_vhost", host=HOST, days=5)
+        assert result == ResTuple(
+            'Deleted 4 users: [{<<"alice">>,<<"localhost">>},\n'
+            '                  {<<"bob">>,<<"localhost">>},\n'
+            '                  {<<"josé">>,<<"localhost">>},\n'
+            '                  {<<"longusername_abcdefghijkl">>,<<"localhost">>}]'
+        )
+        await self.register("solo")
+        self.clock.advance(10 * DAY)
+        result = await self.legacy_call("delete_old_users", days=5)
+        assert result == ResTuple('Deleted 1 users: [{<<"solo">>,<<"localhost">>}]')
+        assert await self.legacy_call("delete_old_users", days=5) == ResTuple("Deleted 0 users: []")
 
     async def test_delete_old_users_failures(self) -> None:
         """An unknown host or negative days are refused without deleting anything."""

@@ -62,6 +62,44 @@ def test_option_values_refused(name: str, value: str, text: str) -> None:
         normalise(name, value)
 
 
+#: captured from Debian's ejabberd 23.01: get_room_options (/api) of a room created by
+#: create_room_with_opts with persistent=true and nothing else
+ROOM_OPTIONS_2301 = (
+    ("title", ""),
+    ("description", ""),
+    ("allow_change_subj", "true"),
+    ("allow_query_users", "true"),
+    ("allow_private_messages", "true"),
+    ("allow_private_messages_from_visitors", "anyone"),
+    ("allow_visitor_status", "true"),
+    ("allow_visitor_nickchange", "true"),
+    ("public", "true"),
+    ("public_list", "true"),
+    ("persistent", "true"),
+    ("moderated", "true"),
+    ("captcha_protected", "false"),
+    ("members_by_default", "true"),
+    ("members_only", "false"),
+    ("allow_user_invites", "false"),
+    ("allow_subscription", "false"),
+    ("password_protected", "false"),
+    ("password", ""),
+    ("anonymous", "true"),
+    ("presence_broadcast", "[moderator,participant,visitor]"),
+    ("allow_voice_requests", "true"),
+    ("voice_request_min_interval", "1800"),
+    ("max_users", "200"),
+    ("logging", "false"),
+    ("vcard", ""),
+    ("vcard_xupdate", "undefined"),
+    ("captcha_whitelist", "{0,nil}"),
+    ("mam", "false"),
+    ("pubsub", ""),
+    ("enable_hats", "false"),
+    ("lang", ""),
+)
+
+
 def _count(tx: Tx, table: str) -> int:
     return int(tx.scalar(f"SELECT COUNT(*) FROM {table}"))
 
@@ -74,6 +112,17 @@ def _stored_rooms(tx: Tx, service: str | None) -> list[str]:
 class MucTests(Mixin):
     async def _room(self, room: str = "lobby", service: str = SERVICE) -> None:
         await self.call("create_room", room=room, service=service, host=HOST)
+
+    async def _open_room(self, room: str = "lobby") -> None:
+        """A room that takes MUC/Sub subscriptions (``allow_subscription`` is false by default)."""
+        await self._room(room)
+        await self.call(
+            "change_room_option",
+            room=room,
+            service=SERVICE,
+            option="allow_subscription",
+            value="true",
+        )
 
     async def rooms(self, service: str | None = SERVICE) -> list[str]:
         """The room records stored for ``service`` (every service with ``None``)."""
@@ -99,26 +148,41 @@ class MucTests(Mixin):
         assert await self.rooms() == ["dev@conference.localhost"]
 
     async def test_create_failures(self) -> None:
-        """Existing rooms, unknown services and hosts, bad names are refused."""
+        """Existing rooms, unknown services and hosts, bad names are refused in 24.12's words.
+
+        The texts are mod_muc_admin's (24.12), thrown as ejabberd throws them; the
+        room name is checked before the service.
+        """
         await self._room()
         cases = [
             ({"room": "lobby", "service": SERVICE, "host": HOST}, "Room already exists"),
-            ({"room": "x", "service": "muc.elsewhere.org", "host": HOST}, "Invalid 'service'"),
+            (
+                {"room": "x", "service": "muc.elsewhere.org", "host": HOST},
+                "Unknown host passed in 'service'",
+            ),
+            ({"room": "x", "service": "a..b", "host": HOST}, "Invalid value of 'service'"),
             ({"room": "x", "service": SERVICE, "host": "nowhere.org"}, "Unknown virtual host"),
-            ({"room": "a b", "service": SERVICE, "host": HOST}, "Invalid 'room'"),
+            ({"room": "a b", "service": SERVICE, "host": HOST}, "Invalid value of room name"),
+            ({"room": "a b", "service": "a..b", "host": HOST}, "Invalid value of room name"),
         ]
         for args, text in cases:
             error = await self.fails("create_room", **args)
             assert isinstance(error, CommandFailed) and error.message == text, (args, error)
         error = await self.fails("destroy_room", room="ghost", service=SERVICE)
-        assert error.message == "The room does not exist"
+        assert isinstance(error, CommandFailed)
+        assert (error.message, error.thrown) == ("Room doesn't exists", True)
 
     async def test_options(self) -> None:
-        """create_room makes a persistent room; options change and read back in order."""
+        """create_room takes the default options; options change and read back in order.
+
+        ``persistent`` is ``false`` as in ejabberd 23.01 and 24.12 (mod_muc's
+        ``default_room_options``), although the store keeps the room.
+        """
         await self._room()
         options = dict(await self.call("get_room_options", room="lobby", service=SERVICE))
         assert list(options) == list(OPTIONS)
-        assert (options["persistent"], options["max_users"]) == ("true", "200")
+        assert (options["persistent"], options["max_users"]) == ("false", "200")
+        assert await self.store.read(lambda tx: _stored_rooms(tx, SERVICE)) == [f"lobby@{SERVICE}"]
         await self.call(
             "change_room_option", room="lobby", service=SERVICE, option="title", value="Hall"
         )
@@ -134,7 +198,15 @@ class MucTests(Mixin):
         error = await self.fails(
             "change_room_option", room="ghost", service=SERVICE, option="public", value="true"
         )
-        assert error.message == "The room does not exist"
+        assert error.message == "Room not found"  # change_room_option's own words
+
+    async def test_options_of_a_missing_room(self) -> None:
+        """A room that does not exist has no options (ejabberd's []); bad names still fail."""
+        assert await self.call("get_room_options", room="ghost", service=SERVICE) == []
+        error = await self.fails("get_room_options", room="a b", service=SERVICE)
+        assert error.message == "Invalid value of room name"
+        error = await self.fails("get_room_options", room="x", service="muc.elsewhere.org")
+        assert error.message == "Unknown host passed in 'service'"
 
     async def test_create_with_options(self) -> None:
         """create_room_with_opts applies options and affiliations, or creates nothing."""
@@ -208,12 +280,21 @@ class MucTests(Mixin):
             "get_room_affiliation", room="lobby", service=SERVICE, jid="bob@localhost"
         )
         assert none == "none"
-        error = await self.fails("set_room_affiliation", affiliation="king", **args)
-        assert "Invalid affiliation 'king'" in error.message
+        # ejabberd's words: the affiliation is checked before the room
+        error = await self.fails(
+            "set_room_affiliation", affiliation="king", **{**args, "room": "ghost"}
+        )
+        assert error.message == "Invalid affiliation"
         error = await self.fails(
             "set_room_affiliation", affiliation="member", **{**args, "room": "ghost"}
         )
-        assert error.message == "The room does not exist"
+        assert error.message == "Room doesn't exists"
+        for command, extra in (
+            ("get_room_affiliations", {}),
+            ("get_room_affiliation", {"jid": "a@b"}),
+        ):
+            error = await self.fails(command, room="ghost", service=SERVICE, **extra)
+            assert error.message == "The room does not exist.", command
 
     # -- nicknames ------------------------------------------------------------------------------
 
@@ -226,7 +307,11 @@ class MucTests(Mixin):
         error = await self.fails(
             "muc_register_nick", nick="Bobby", user="amy", host=HOST, service=SERVICE
         )
-        assert error.message == "That nickname is registered by another person"
+        assert error.message == "Nick already registered"  # mod_muc_admin's text
+        error = await self.fails(
+            "muc_register_nick", nick="Bobby", user="amy", host=HOST, service="muc.elsewhere.org"
+        )
+        assert error.message == "Unknown host in 'service'"
         await self.call("muc_unregister_nick", user="bob", host=HOST, service=SERVICE)
         assert await self.call(
             "muc_register_nick", nick="Bobby", user="amy", host=HOST, service=SERVICE
@@ -238,8 +323,8 @@ class MucTests(Mixin):
 
     async def test_subscriptions(self) -> None:
         """subscribe_room records nodes; subscribers and user subscriptions list them."""
-        await self._room("lobby")
-        await self._room("dev")
+        await self._open_room("lobby")
+        await self._open_room("dev")
         nodes = await self.call(
             "subscribe_room",
             user="bob",
@@ -272,7 +357,7 @@ class MucTests(Mixin):
 
     async def test_subscription_failures(self) -> None:
         """Empty or taken nicks, unknown nodes, missing rooms and too many users are refused."""
-        await self._room()
+        await self._open_room()
         base = {"user": "bob", "host": HOST, "room": "lobby", "service": SERVICE}
         await self.call("subscribe_room", nick="Bob", nodes=[MESSAGES], **base)
         cases = [
@@ -293,9 +378,119 @@ class MucTests(Mixin):
             "bob@localhost"
         ]
 
+    async def test_subscriptions_need_allow_subscription(self) -> None:
+        """A room whose allow_subscription is false refuses every subscription, in both profiles.
+
+        The text and its throwing are ejabberd's; captured from Debian's ejabberd 23.01
+        (/api: 400 ``"Subscriptions are not allowed"``, ejabberdctl:
+        ``{error,"Subscriptions are not allowed"}``), for subscribe_room and
+        subscribe_room_many alike.  A renewed subscription is refused too.
+        """
+        await self._room()
+        base = {"user": "bob", "host": HOST, "room": "lobby", "service": SERVICE}
+        error = await self.fails("subscribe_room", nick="Bob", nodes=[MESSAGES], **base)
+        assert isinstance(error, CommandFailed) and error.thrown
+        assert error.message == "Subscriptions are not allowed"
+        error = await self.fails(
+            "subscribe_room_many",
+            users=[{"user": "bob", "host": HOST, "nick": "Bob"}],
+            room="lobby",
+            service=SERVICE,
+            nodes=[MESSAGES],
+        )
+        assert error.message == "Subscriptions are not allowed"
+        with pytest.raises(CommandFailed, match="^Subscriptions are not allowed$"):
+            await self.legacy_call(
+                "subscribe_room",
+                user="bob@localhost",
+                nick="Bob",
+                room="lobby@conference.localhost",
+                nodes=MESSAGES,
+            )
+        # allowed, subscribed, then closed again: the subscriber stays but cannot renew
+        for value in ("true", "false"):
+            await self.call(
+                "change_room_option",
+                room="lobby",
+                service=SERVICE,
+                option="allow_subscription",
+                value=value,
+            )
+            if value == "true":
+                await self.call("subscribe_room", nick="Bob", nodes=[MESSAGES], **base)
+        error = await self.fails("subscribe_room", nick="Bob", nodes=[SUBJECT], **base)
+        assert error.message == "Subscriptions are not allowed"
+        assert await self.call("get_user_subscriptions", user="bob", host=HOST) == [
+            ("lobby@conference.localhost", "Bob", [MESSAGES])
+        ]
+
+    async def test_room_options_in_2301(self) -> None:
+        """The 23.01 profile lists 23.01's options and takes allow_private_messages.
+
+        ``ROOM_OPTIONS_2301`` was captured from Debian's ejabberd 23.01 for a room
+        created with persistent=true; the 24.12 profile keeps 24.x's list.
+        """
+        created = await self.legacy_call(
+            "create_room_with_opts",
+            name="lobby",
+            service=SERVICE,
+            host=HOST,
+            options=[{"name": "persistent", "value": "true"}],
+        )
+        assert created is True
+        assert await self.legacy_call("get_room_options", name="lobby", service=SERVICE) == list(
+            ROOM_OPTIONS_2301
+        )
+        await self.legacy_call(
+            "change_room_option",
+            name="lobby",
+            service=SERVICE,
+            option="allow_private_messages",
+            value="false",
+        )
+        options = dict(await self.call("get_room_options", room="lobby", service=SERVICE))
+        assert list(options) == list(OPTIONS)
+        assert options["allowpm"] == "none"
+        shown = dict(await self.legacy_call("get_room_options", name="lobby", service=SERVICE))
+        assert shown["allow_private_messages"] == "false"
+
+    async def test_create_room_options_in_2301(self) -> None:
+        """A room made by create_room shows 23.01's defaults: ``persistent`` is ``false``.
+
+        Captured from Debian's ejabberd 23.01: get_room_options after create_room
+        is ``ROOM_OPTIONS_2301`` with ``persistent`` ``false``.
+        """
+        assert await self.legacy_call("create_room", name="lobby", service=SERVICE, host=HOST)
+        expected = [
+            (name, "false" if name == "persistent" else value) for name, value in ROOM_OPTIONS_2301
+        ]
+        assert await self.legacy_call("get_room_options", name="lobby", service=SERVICE) == expected
+
+    async def test_room_options_of_no_room_in_2301(self) -> None:
+        """23.01 answers no options for a room it cannot find, even on an unknown service.
+
+        Captured from Debian's ejabberd 23.01: an unknown room, a destroyed one
+        and an unknown service answer ``{}`` over /api and ``[]`` over XML-RPC.
+        The 24.12 profile answers ``[]`` for a missing room too, but refuses a
+        service it does not serve, as 24.12's mod_muc_admin does.
+        """
+        await self._room()
+        await self.call("destroy_room", room="lobby", service=SERVICE)
+        for name, service in (
+            ("lobby", SERVICE),
+            ("ghost", SERVICE),
+            ("lobby", "conference.no.example"),
+            ("lobby", "a..b"),
+            ("a b", SERVICE),
+        ):
+            assert await self.legacy_call("get_room_options", name=name, service=service) == []
+        assert await self.call("get_room_options", room="ghost", service=SERVICE) == []
+        error = await self.fails("get_room_options", room="x", service="conference.no.example")
+        assert error.message == "Unknown host passed in 'service'"
+
     async def test_destroy_removes_room_records(self) -> None:
         """Destroying a room drops its options, affiliations and subscribers."""
-        await self._room()
+        await self._open_room()
         await self.call(
             "set_room_affiliation",
             room="lobby",

@@ -40,13 +40,17 @@ class RosterTests(Mixin):
         return str(path)
 
     async def test_add_and_get(self) -> None:
-        """add_rosteritem stores the contact; get_roster lists it with sorted groups."""
+        """add_rosteritem stores the contact; get_roster lists it with sorted groups.
+
+        ``pending`` reads ``undefined`` when no request of ours waits, as ejabberd's
+        roster item ask does (it read ``none``, the stored value, before).
+        """
         await self.register("bob")
         assert await self.call("add_rosteritem", **_item(groups=["Team", "Friends"])) is True
         await self.call("add_rosteritem", **_item(user="", host="icq.example.org", subs="to"))
         assert await self.call("get_roster", user="bob", host=HOST) == [
-            ("amy@example.org", "Amy", "both", "none", ["Friends", "Team"]),
-            ("icq.example.org", "Amy", "to", "none", ["Friends"]),
+            ("amy@example.org", "Amy", "both", "undefined", ["Friends", "Team"]),
+            ("icq.example.org", "Amy", "to", "undefined", ["Friends"]),
         ]
         assert await self.call("get_roster_count", user="bob", host=HOST) == 2
 
@@ -58,7 +62,7 @@ class RosterTests(Mixin):
             "add_rosteritem", **_item(user="AMY", nick="Amelia", groups=[], subs="from")
         )
         assert await self.call("get_roster", user="bob", host=HOST) == [
-            ("amy@example.org", "Amelia", "from", "none", [])
+            ("amy@example.org", "Amelia", "from", "undefined", [])
         ]
 
     async def test_add_failures(self) -> None:
@@ -67,8 +71,9 @@ class RosterTests(Mixin):
         cases = [
             (_item(localuser="ghost"), "unknown_user"),
             (_item(localhost="nowhere.org"), "Unknown virtual host"),
-            (_item(user="a b@c"), "Invalid 'user'/'host'"),
-            (_item(host=""), "Invalid 'user'/'host'"),
+            (_item(user="a b@c"), "Invalid 'user'/'server'"),
+            (_item(user="@@"), "Invalid 'user'/'server'"),
+            (_item(host=""), "Invalid 'user'/'server'"),
             (_item(subs="sideways"), "Invalid subscription 'sideways'"),
         ]
         for args, text in cases:
@@ -107,8 +112,8 @@ class RosterTests(Mixin):
         )
         assert await self.call("push_roster", file=path, user="bob", host=HOST) is True
         assert await self.call("get_roster", user="bob", host=HOST) == [
-            ("amy@example.org", "Amy", "both", "none", ["Team"]),
-            ("carl@example.org", "Carl", "both", "none", []),
+            ("amy@example.org", "Amy", "both", "undefined", ["Team"]),
+            ("carl@example.org", "Carl", "both", "undefined", []),
         ]
 
     async def test_push_roster_bad_files(self) -> None:
@@ -148,8 +153,8 @@ class RosterTests(Mixin):
         )
         assert await self.call("push_roster_all", file=path) is True
         assert await self.call("get_roster", user="carl", host=HOST) == [
-            ("amy@localhost", "Amy", "both", "none", ["G"]),
-            ("bob@localhost", "Bob", "both", "none", ["G"]),
+            ("amy@localhost", "Amy", "both", "undefined", ["G"]),
+            ("bob@localhost", "Bob", "both", "undefined", ["G"]),
         ]
         for name in ("amy", "bob"):
             assert await self.call("get_roster_count", user=name, host=HOST) == 2
@@ -180,8 +185,8 @@ class RosterTests(Mixin):
         await self.register("out", host=OTHER)
         assert await self.call("push_alltoall", host=HOST, group="All") is True
         assert await self.call("get_roster", user="bob", host=HOST) == [
-            ("amy@localhost", "amy", "both", "none", ["All"]),
-            ("carl@localhost", "carl", "both", "none", ["All"]),
+            ("amy@localhost", "amy", "both", "undefined", ["All"]),
+            ("carl@localhost", "carl", "both", "undefined", ["All"]),
         ]
         assert await self.call("get_roster_count", user="out", host=OTHER) == 0
         error = await self.fails("push_alltoall", host="nowhere.org", group="All")
@@ -269,6 +274,129 @@ class RosterTests(Mixin):
         ):
             error = await self.fails("process_rosteritems", **{**base, key: value})
             assert text in error.message
+
+    # -- what get_roster shows -------------------------------------------------------------------
+
+    async def _set_ask(self, contact: str, ask: str, subscription: str) -> None:
+        await self.store.write(
+            lambda tx: tx.execute(
+                "UPDATE roster_items SET ask = ?, subscription = ? WHERE username = 'bob'"
+                " AND contact = ?",
+                (ask, subscription, contact),
+            )
+        )
+
+    async def test_pending_and_requests_from_contacts(self) -> None:
+        """pending is subscribe while our request waits; a contact's own request is left out.
+
+        ejabberd's roster_get hook drops items with subscription none and ask in, and
+        shows ask as subscribe (out, both) or undefined.
+        """
+        await self.register("bob")
+        await self.call("add_rosteritem", **_item(user="out", subs="none"))
+        await self.call("add_rosteritem", **_item(user="in", subs="none"))
+        await self.call("add_rosteritem", **_item(user="infrom", subs="from"))
+        await self._set_ask("out@example.org", "out", "none")
+        await self._set_ask("in@example.org", "in", "none")
+        await self._set_ask("infrom@example.org", "in", "from")
+        assert await self.call("get_roster", user="bob", host=HOST) == [
+            ("infrom@example.org", "Amy", "from", "undefined", ["Friends"]),
+            ("out@example.org", "Amy", "none", "subscribe", ["Friends"]),
+        ]
+        assert await self.call("get_roster_count", user="bob", host=HOST) == 2
+
+    async def _shared_groups(self) -> None:
+        """amy, bob and carl; group team (label Team) shows itself to its members."""
+        for name in ("amy", "bob", "carl"):
+            await self.register(name)
+        await self.call(
+            "set_vcard2", user="carl", host=HOST, name="N", subname="GIVEN", content="x"
+        )
+        await self.call("set_vcard", user="carl", host=HOST, name="FN", content="Carl Full")
+        await self.call("set_vcard", user="amy", host=HOST, name="FN", content="Amy Full")
+        await self.call("set_vcard", user="amy", host=HOST, name="NICKNAME", content="Ames")
+        await self.call(
+            "srg_create",
+            group="team",
+            host=HOST,
+            label="Team",
+            description="",
+            display=["team"],
+        )
+        for name in ("amy", "bob", "carl"):
+            await self.call("srg_user_add", user=name, host=HOST, group="team", grouphost=HOST)
+        await self.call(
+            "srg_user_add", user="eve", host="example.org", group="team", grouphost=HOST
+        )
+
+    async def test_shared_roster_groups_are_merged(self) -> None:
+        """Contacts of displayed shared groups join the roster, as ejabberd merges them.
+
+        Added contacts come first, subscription both, pending undefined, named by their
+        vCard's NICKNAME or else FN, grouped under the group's label; a contact already
+        in the roster keeps its name and groups, gains the label and becomes both.
+        """
+        await self._shared_groups()
+        await self.call("add_rosteritem", **_item(user="carl", host=HOST, nick="C", subs="to"))
+        assert await self.call("get_roster", user="bob", host=HOST) == [
+            ("amy@localhost", "Ames", "both", "undefined", ["Team"]),
+            ("eve@example.org", "", "both", "undefined", ["Team"]),
+            ("carl@localhost", "C", "both", "undefined", ["Friends", "Team"]),
+        ]
+        assert await self.call("get_roster_count", user="bob", host=HOST) == 3
+        # carl is named from FN; bob is not in his own roster
+        roster = await self.call("get_roster", user="amy", host=HOST)
+        assert [(jid, nick) for jid, nick, *_ in roster] == [
+            ("bob@localhost", ""),
+            ("carl@localhost", "Carl Full"),
+            ("eve@example.org", ""),
+        ]
+
+    async def test_shared_roster_groups_display_rules(self) -> None:
+        """Only displayed groups count; @all@ brings every account of the group's host.
+
+        A group that is not displayed to the user adds nobody; a displayed group
+        that does not exist is skipped; each displayed group adds its label, in the
+        order of the group names.
+        """
+        await self._shared_groups()
+        await self.call("srg_create", group="x", host=HOST, label="X", description="", display=[])
+        await self.call("srg_user_add", user="dan", host="example.org", group="x", grouphost=HOST)
+        assert [c[0] for c in await self.call("get_roster", user="bob", host=HOST)] == [
+            "amy@localhost",
+            "carl@localhost",
+            "eve@example.org",
+        ]
+        # every account of the host shows group "x" (@all@), which now lists everybody
+        await self.call("srg_user_add", user="@all@", host=HOST, group="x", grouphost=HOST)
+        await self.call("srg_add_displayed", group="team", host=HOST, add="x")
+        await self.call("srg_add_displayed", group="team", host=HOST, add="ghost")
+        await self.call(
+            "srg_create", group="y", host=HOST, label="Y", description="", display=["team"]
+        )
+        await self.call("srg_user_add", user="@all@", host=HOST, group="y", grouphost=HOST)
+        await self.register("zoe")
+        roster = {
+            jid: groups
+            for jid, _, _, _, groups in await self.call("get_roster", user="zoe", host=HOST)
+        }
+        assert roster == {
+            "amy@localhost": ["Team"],
+            "bob@localhost": ["Team"],
+            "carl@localhost": ["Team"],
+            "eve@example.org": ["Team"],
+        }
+        roster = {
+            jid: groups
+            for jid, _, _, _, groups in await self.call("get_roster", user="bob", host=HOST)
+        }
+        assert roster == {
+            "amy@localhost": ["Team", "X"],
+            "carl@localhost": ["Team", "X"],
+            "dan@example.org": ["X"],
+            "eve@example.org": ["Team"],
+            "zoe@localhost": ["X"],
+        }
 
 
 class TestRosterSQLite(RosterTests, SQLiteCase):

@@ -5,6 +5,15 @@ from __future__ import annotations
 from gateway.engine.errors import CommandFailed
 from tests.backends.embedded.cases import HOST, OTHER, Mixin, PostgresCase, SQLiteCase
 
+#: captured from Debian's ejabberd 23.01: srg_get_info's displayed_groups over XML-RPC
+#: and ejabberdctl for the group ``g4`` below ("друг" is no printable Latin-1)
+G4_DISPLAYED = (
+    '["group_number_one","group_number_two","group_number_three",\n'
+    ' "group_number_four","group_number_five","zoë",\n'
+    " [208,180,209,128,209,131,208,179],\n"
+    ' "q\\"b"]'
+)
+
 
 class SrgTests(Mixin):
     async def _create(self, group: str = "team", display: list[str] | None = None) -> None:
@@ -29,6 +38,53 @@ class SrgTests(Mixin):
             ("displayed_groups", "team, ops"),
         ]
         assert await self.call("srg_get_displayed", group="team", host=HOST) == ["team", "ops"]
+
+    async def test_get_info_in_2301(self) -> None:
+        """The 23.01 profile answers srg_get_info in 23.01's order and per-dialect values.
+
+        Captured from Debian's ejabberd 23.01 after the same srg_create calls: /api
+        gives ``label, displayed_groups, description`` (then flags) with the groups
+        joined by line breaks and empty values as ``""``; XML-RPC and ejabberdctl
+        print empty values as ``[]`` and the groups with ``~p``.
+        """
+        await self.legacy_call(
+            "srg_create", group="g1", host=HOST, label="", description="d", display=""
+        )
+        await self.legacy_call("srg_user_add", user="@all@", host=HOST, group="g1", grouphost=HOST)
+        g1 = await self.legacy_call("srg_get_info", group="g1", host=HOST)
+        assert g1 == [
+            ("label", ""),
+            ("displayed_groups", ""),
+            ("description", "d"),
+            ("all_users", "true"),
+        ]
+        assert [getattr(v, "printed", v) for _, v in g1] == ["[]", "[]", "d", "true"]
+        groups = [
+            "group_number_one",
+            "group_number_two",
+            "group_number_three",
+            "group_number_four",
+            "group_number_five",
+            "zoë",
+            "друг",
+            'q"b',
+        ]
+        await self.legacy_call(
+            "srg_create",
+            group="g4",
+            host=HOST,
+            label="Zoë €",
+            description="",
+            display="\\n".join(groups),
+        )
+        g4 = await self.legacy_call("srg_get_info", group="g4", host=HOST)
+        assert g4 == [
+            ("label", "Zoë €"),
+            ("displayed_groups", "\n".join(groups)),
+            ("description", ""),
+        ]
+        assert [getattr(v, "printed", v) for _, v in g4] == ["Zoë €", G4_DISPLAYED, "[]"]
+        assert await self.legacy_call("srg_get_info", group="nope", host=HOST) == []
 
     async def test_create_again_replaces_details_keeps_members(self) -> None:
         """Creating an existing group replaces its details; its members stay."""

@@ -8,17 +8,35 @@ from typing import cast
 import pytest
 from twisted.logger import ILogObserver, LogEvent, globalLogPublisher
 
+from gateway import __version__
+from gateway.engine.names import MOD_REST
 from gateway.frontends.ctl.text import output_style
 from tests.frontends.ctl.helpers import FakePermissions, make, run
 
 
 class TestCommands:
-    def test_status(self) -> None:
-        """``status`` prints the engine's status text and exits 0."""
-        processor, _ = make()
+    @pytest.mark.parametrize("profile", ["23.01", "24.12"])
+    def test_status(self, profile: str) -> None:
+        """``status`` prints ejabberdctl's own two lines (the same wording in both releases,
+        naming the profile's release), then the gateway's product line, and exits 0."""
+        processor, _ = make(profile)
         text, status = run(processor, "status")
         assert status == 0
-        assert text.startswith("The node gw@test is started. Status: started  xmpp-api-gateway")
+        assert text.split("\n")[:3] == [
+            "The node gw@test is started with status: started",
+            f"ejabberd {profile} is running in that node",
+            f"xmpp-api-gateway {__version__}",
+        ]
+
+    def test_status_over_mod_rest_is_the_command_text(self) -> None:
+        """Only ejabberdctl answers ``status`` in its own words: a mod_rest command line,
+        or ``status`` with ``--auth``, prints the command's text like any other command."""
+        processor, _ = make("23.01", frontend=MOD_REST)
+        text, _ = run(processor, "status")
+        assert text.startswith("The node gw@test is started. Status: startedejabberd 23.01 is")
+        processor, _ = make("24.12")
+        text, _ = run(processor, "--auth", "admin", "localhost", "secret", "status")
+        assert text.startswith("The node gw@test is started. Status: started  ejabberd 24.12 is")
 
     def test_list_result(self) -> None:
         """A list result prints one element per line."""

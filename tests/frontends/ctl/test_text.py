@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gateway.engine.catalogue import Catalogue
+from gateway.engine.erlprint import TermText
 from gateway.engine.errors import (
     BadArgumentType,
     CommandError,
@@ -138,6 +139,22 @@ class TestFormatError:
                 1,
             ),
             (Forbidden("registered_users"), "{error,access_rules_unauthorized}", 1),
+            # a thrown failure prints alone, as ejabberdctl 23.01 prints it
+            (
+                CommandFailed("Room doesn't exists", thrown=True),
+                '{error,"Room doesn\'t exists"}',
+                1,
+            ),
+            (
+                CommandFailed("unknown_user", atom="not_found", thrown=True),
+                '{not_found,"unknown_user"}',
+                1,
+            ),
+            (
+                CommandFailed("error_no_vcard_found", atom="error_no_vcard_found", thrown=True),
+                "error_no_vcard_found",
+                1,
+            ),
             (
                 UnknownCommand("no_such_cmd", "dump"),
                 "Error: unknown command 'no_such_cmd'. Did you mean 'dump'?",
@@ -211,3 +228,21 @@ class TestHelpTexts:
         lines = text.split("\n")
         assert lines[0] == "Commands tagged roster:"
         assert [line.split()[0] for line in lines[1:]] == ["add_rosteritem", "get_roster"]
+
+
+def test_term_text_prints_its_erlang_term() -> None:
+    """A 23.01 srg_get_info value carrying an Erlang term prints as ejabberdctl's ``~p``.
+
+    Captured from Debian's ejabberd 23.01 (``ejabberdctl srg_get_info`` of a group
+    with an empty label and description and the displayed group ``g1``).
+    """
+    srg = Catalogue.load("23.01").newest("srg_get_info")
+    value = [
+        ("label", TermText("", "[]")),
+        ("displayed_groups", TermText("g1", '["g1"]')),
+        ("description", TermText("", "[]")),
+    ]
+    assert format_result(Result(srg, value, profile="23.01"), "23.01") == (
+        'label\t[]\ndisplayed_groups\t["g1"]\ndescription\t[]',
+        0,
+    )

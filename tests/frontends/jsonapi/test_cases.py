@@ -24,9 +24,15 @@ from tests.frontends.jsonapi.helpers import (
     post,
 )
 
-STATUS_TEXT = (
-    f"The node {NODE} is started. Status: started"
-    f"  xmpp-api-gateway {__version__} is running in that node"
+#: ``status`` in each profile: that release's first line (the node printed as Erlang's ``~p``
+#: prints it, quoted for the hyphen), then our product and version
+STATUS_TEXT_A = (
+    f"The node '{NODE}' is started. Status: startedejabberd 23.01 is running in that node\n"
+    f"xmpp-api-gateway {__version__}"
+)
+STATUS_TEXT_B = (
+    f"The node '{NODE}' is started. Status: started  ejabberd 24.12 is running in that node\n"
+    f"xmpp-api-gateway {__version__}"
 )
 FORBIDDEN = "AccessRules: Account does not have the right to perform the operation."
 JSON_HEADERS = {
@@ -51,12 +57,13 @@ class CaseTests(SynchronousTestCase):
 
     def test_case_01_status(self) -> None:
         """Case 1: POST /api/status {} from loopback answers 200 with the status text as a
-        JSON string, in both profiles.  The text is the gateway's own (ejabberd's names
-        its own node and release)."""
-        for resource in (self.a, self.b):
+        JSON string, in both profiles.  The first line is worded as that release words it,
+        with the profile's release where clients read it (23.01 runs the two sentences
+        together, 24.12 puts two spaces between them); our product follows on its own line."""
+        for resource, text in ((self.a, STATUS_TEXT_A), (self.b, STATUS_TEXT_B)):
             answer = post(resource, "/api/status", {})
             self.assertEqual(answer.status, 200)
-            self.assertEqual(answer.json(), STATUS_TEXT)
+            self.assertEqual(answer.json(), text)
             self.assertJsonHeaders(answer)
             self.assertEqual(answer.header("X-Api-Version"), "0")
 
@@ -112,14 +119,38 @@ class CaseTests(SynchronousTestCase):
             self.assertIsNone(answer.header("X-Api-Version"))
 
     def test_case_06_existing_atom_not_a_command(self) -> None:
-        """Case 6: /api/ok.  ejabberd answers 400 "unknown_command" because `ok` happens
-        to be an existing Erlang atom; the gateway deliberately answers every unknown
-        name alike: 404 code 40 "Endpoint not found."."""
-        for resource in (self.a, self.b):
-            answer = post(resource, "/api/ok", {})
-            self.assertEqual(answer.status, 404)
-            self.assertEqual(dict(answer.json())["message"], "Endpoint not found.")
-            self.assertEqual(dict(answer.json())["code"], 40)
+        """Case 6: /api/ok.  23.01 answers 400 "unknown_command" because `ok` is an atom
+        of its VM, and so does A (the names 23.01 knew are a capture, atoms_2301); B
+        answers every unknown name alike, 404 code 40 "Endpoint not found.", since which
+        names a 24.12 VM knows was not captured."""
+        answer = post(self.a, "/api/ok", {})
+        self.assertEqual((answer.status, answer.json()), (400, "unknown_command"))
+        self.assertJsonHeaders(answer)
+        self.assertIsNone(answer.header("X-Api-Version"))
+        answer = post(self.b, "/api/ok", {})
+        self.assertEqual(answer.status, 404)
+        self.assertEqual(dict(answer.json())["message"], "Endpoint not found.")
+        self.assertEqual(dict(answer.json())["code"], 40)
+
+    def test_case_06_unknown_names_in_23_01_order(self) -> None:
+        """A takes 23.01's order for a name it does not know: the body is read first (not
+        JSON: 400 "400 Bad Request"), then a name 23.01's VM did not know is 404, and
+        one it knew has its credentials checked (401) before "unknown_command"."""
+        answer = post(self.a, "/api/nonexistent_cmd_xyz_123", b"not json")
+        self.assertEqual((answer.status, answer.body), (400, b'"400 Bad Request"'))
+        answer = post(self.b, "/api/nonexistent_cmd_xyz_123", b"not json")
+        self.assertEqual(answer.status, 404)
+        # a 24.12 command 23.01 did not know as an atom, then one it did (halt)
+        answer = post(self.a, "/api/get_roster_count", {}, headers=[basic("x@localhost", "no")])
+        self.assertEqual(dict(answer.json())["message"], "Endpoint not found.")
+        answer = post(self.a, "/api/halt", {}, headers=[basic("admin@localhost", "wrong")])
+        self.assertEqual(answer.status, 401)
+        self.assertEqual(dict(answer.json())["code"], 10)
+        answer = post(self.a, "/api/halt", {}, headers=[ADMIN])
+        self.assertEqual((answer.status, answer.json()), (400, "unknown_command"))
+        answer = get(self.a, "/api/user")
+        self.assertEqual((answer.status, answer.json()), (400, "unknown_command"))
+        self.assertEqual(self.backend_a.calls, [])
 
     # 7-11 ----------------------------------------------------------------------
 
@@ -134,7 +165,7 @@ class CaseTests(SynchronousTestCase):
         """Case 8: a body of [] runs status with no arguments in A; B wants an object
         and answers 400 "400 Bad Request"."""
         answer = post(self.a, "/api/status", b"[]")
-        self.assertEqual((answer.status, answer.json()), (200, STATUS_TEXT))
+        self.assertEqual((answer.status, answer.json()), (200, STATUS_TEXT_A))
         answer = post(self.b, "/api/status", b"[]")
         self.assertEqual((answer.status, answer.body), (400, b'"400 Bad Request"'))
 

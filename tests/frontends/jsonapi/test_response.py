@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.coercion import coerce_args
+from gateway.engine.erlprint import TermText
 from gateway.engine.errors import (
     ArgumentError,
     BadRequest,
@@ -315,3 +316,23 @@ def test_any_value_gives_a_message(value: Any) -> None:
             status, message = text_of(e, legacy)
             assert status == 400
             assert isinstance(message, str)
+
+
+def test_term_text_is_its_plain_text() -> None:
+    """A 23.01 srg_get_info value carrying an Erlang term shows its mod_http_api text.
+
+    Captured from Debian's ejabberd 23.01 (/api, group with an empty label and
+    one displayed group ``g1``).
+    """
+    srg = Catalogue.load("23.01").newest("srg_get_info")
+    value = [
+        ("label", TermText("", "[]")),
+        ("displayed_groups", TermText("g1", '["g1"]')),
+        ("description", TermText("", "[]")),
+    ]
+    status, body = encode_result(Result(srg, value, profile="23.01"), legacy=True, wrap=True)
+    assert status == 200
+    assert dump_json(body).decode() == (
+        '[{"key":"label","value":""},{"key":"displayed_groups","value":"g1"},'
+        '{"key":"description","value":""}]'
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pytest
 
+from gateway import __version__
 from tests.frontends.xmlrpc.helpers import (
     ADMIN,
     NODE,
@@ -22,9 +23,13 @@ from tests.frontends.xmlrpc.helpers import (
 )
 
 PROFILES = ("24.12", "23.01")
-STATUS_TEXT = (
-    f"The node {NODE} is started. Status: started  xmpp-api-gateway 0.1.0 is running in that node"
-)
+#: ``status`` in each profile: that release's first line, then our product and version
+STATUS_TEXTS = {
+    "23.01": f"The node {NODE} is started. Status: startedejabberd 23.01"
+    f" is running in that node\nxmpp-api-gateway {__version__}",
+    "24.12": f"The node {NODE} is started. Status: started  ejabberd 24.12"
+    f" is running in that node\nxmpp-api-gateway {__version__}",
+}
 
 
 def test_case_24_status_24_12() -> None:
@@ -33,20 +38,20 @@ def test_case_24_status_24_12() -> None:
     reply = call(resource, "status")
     assert reply.status == 200
     assert reply.headers["content-type"] == "text/xml"
-    assert reply.loads() == {"text": STATUS_TEXT}
+    assert reply.loads() == {"text": STATUS_TEXTS["24.12"]}
 
 
 def test_case_24_status_23_01() -> None:
     """Case 24 (A): ``status`` answers ``{res: 0, text: …}``."""
     resource, _ = make_resource("23.01")
-    assert call(resource, "status").loads() == {"res": 0, "text": STATUS_TEXT}
+    assert call(resource, "status").loads() == {"res": 0, "text": STATUS_TEXTS["23.01"]}
 
 
 def test_case_24_exact_bytes() -> None:
     """Case 24: the body is the XML declaration directly followed by compact XML."""
     resource, _ = make_resource("24.12")
     reply = call(resource, "status")
-    text = STATUS_TEXT
+    text = STATUS_TEXTS["24.12"]
     assert (
         reply.body
         == (
@@ -62,7 +67,7 @@ def test_case_24_status_with_only_the_auth_struct(profile: str) -> None:
     """Case 24: a call whose only param is the auth struct runs without arguments."""
     resource, _ = make_resource(profile)
     reply = call(resource, "status", ADMIN)
-    assert reply.loads()["text"] == STATUS_TEXT
+    assert reply.loads()["text"] == STATUS_TEXTS[profile]
 
 
 def test_case_24_auth_struct_extra_members_ignored() -> None:

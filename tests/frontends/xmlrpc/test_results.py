@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from gateway.engine.catalogue import Catalogue
+from gateway.engine.erlprint import TermText
 from gateway.engine.errors import CommandFailed
 from gateway.engine.model import ResTuple, Result
 from gateway.frontends.xmlrpc.results import failure_value, result_value
@@ -151,6 +152,39 @@ def test_atom_reason_prints_as_an_atom() -> None:
     assert "'{error,not_found}'" in fault.faultString
 
 
+@pytest.mark.parametrize(
+    ("failure", "printed"),
+    [
+        (CommandFailed("Room doesn't exists", thrown=True), '{error,"Room doesn\'t exists"}'),
+        (
+            CommandFailed("error_no_vcard_found", atom="error_no_vcard_found", thrown=True),
+            "error_no_vcard_found",
+        ),
+        (
+            CommandFailed("unknown_user", atom="not_found", thrown=True),
+            '{not_found,"unknown_user"}',
+        ),
+    ],
+)
+@pytest.mark.parametrize("profile", ["24.12", "23.01"])
+def test_thrown_failure_is_a_fault_printing_the_thrown_term(
+    profile: str, failure: CommandFailed, printed: str
+) -> None:
+    """A failure ejabberd throws is a -118 fault naming the thrown term, rescode or not.
+
+    24.12 answers a *returned* failure of a rescode command with ``res: 1``, but a
+    thrown one never reaches that encoder: ejabberd_xmlrpc reports it as a fault.
+    """
+    resource, backend = make_resource(profile)
+    backend.answer("destroy_room", failure)
+    fault = call(resource, "destroy_room", ADMIN, {"name": "r", "service": "m"}).fault()
+    assert fault.faultCode == -118
+    assert fault.faultString == (
+        f"Error -118\nA problem '{printed}' occurred executing the command destroy_room"
+        ' with arguments\n[{name,<<"r">>},{service,<<"m">>}]'
+    )
+
+
 def test_restuple_status_23_01() -> None:
     """23.01: a restuple's status other than ok is ``res: 1``; ``error`` is a failure."""
     assert shaped("23.01", "status", ResTuple("t", "warning")) == Struct.of(
@@ -171,3 +205,35 @@ def test_string_result_of_other_python_types() -> None:
     """String results that arrive as numbers or bytes are written as strings."""
     assert shaped("24.12", "get_loglevel", "info") == Struct.of(("levelatom", "info"))
     assert shaped("24.12", "registered_users", [1, b"b"]) == Struct.of(("users", ["1", "b"]))
+
+
+def test_term_text_prints_its_erlang_term_in_2301() -> None:
+    """A 23.01 srg_get_info value carrying an Erlang term shows its ``~p`` text.
+
+    Captured from Debian's ejabberd 23.01 over XML-RPC: a group with an empty
+    label and no displayed groups shows both as ``[]``.
+    """
+    value = [
+        ("label", TermText("", "[]")),
+        ("displayed_groups", TermText("", "[]")),
+        ("description", "d"),
+    ]
+    assert shaped("23.01", "srg_get_info", value) == Struct.of(
+        (
+            "informations",
+            [
+                Struct.of(
+                    ("information", [Struct.of(("key", "label")), Struct.of(("value", "[]"))])
+                ),
+                Struct.of(
+                    (
+                        "information",
+                        [Struct.of(("key", "displayed_groups")), Struct.of(("value", "[]"))],
+                    )
+                ),
+                Struct.of(
+                    ("information", [Struct.of(("key", "description")), Struct.of(("value", "d"))])
+                ),
+            ],
+        )
+    )
