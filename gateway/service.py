@@ -43,6 +43,7 @@ from gateway.engine.bruteforce import FailureLimiter
 from gateway.engine.builtin import GatewayCommands
 from gateway.engine.caches import CacheRegistry
 from gateway.engine.catalogue import Catalogue
+from gateway.engine.credential_cache import CredentialCache
 from gateway.engine.dispatch import Engine
 from gateway.engine.docgen import DocumentationCommands
 from gateway.engine.files import FilesDir, prepare_files_dir
@@ -432,11 +433,15 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
             ),
         ],
     )
+    credential_cache = CredentialCache(limits.credential_cache_ttl, reactor.seconds)
+    if credential_cache.enabled:
+        caches.register("verified credentials", credential_cache.clear)
     authenticator = Authenticator(
         backend,
         clock=reactor.seconds,
         limiter=limiter,
         max_password_bytes=config.gateway.limits.max_password_bytes,
+        cache=credential_cache,
     )
     engine = Engine(
         Catalogue.load(config.gateway.api_profile),

@@ -26,6 +26,7 @@ tests can use ``successResultOf`` without a reactor.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -100,8 +101,10 @@ class FakeBackend:
         self.answers: dict[str, Any] = dict(answers or {})
         #: ``(command, arguments, caller)`` of every call, in order
         self.calls: list[tuple[str, dict[str, Any], Caller]] = []
-        #: how many times :meth:`check_password` was asked
+        #: how many times :meth:`check_password` or :meth:`verify_password` was asked
         self.password_checks = 0
+        #: how many times :meth:`credential_stamp` was asked
+        self.stamp_reads = 0
         #: the answers held back by :meth:`hold`, in the order they were asked for
         self.pending: list[Deferred[Any]] = []
         #: how many held answers were cancelled
@@ -159,6 +162,15 @@ class FakeBackend:
         self.password_checks += 1
         return succeed(self._password_matches(user, host, password))
 
+    def verify_password(self, user: str, host: str, password: str) -> Deferred[bytes | None]:
+        self.password_checks += 1
+        matches = self._password_matches(user, host, password)
+        return succeed(self._stamp(user, host) if matches else None)
+
+    def credential_stamp(self, user: str, host: str) -> Deferred[bytes | None]:
+        self.stamp_reads += 1
+        return succeed(self._stamp(user, host))
+
     def check_token(self, token: str) -> Deferred[TokenGrant | None]:
         return succeed(self.tokens.get(token))
 
@@ -166,6 +178,14 @@ class FakeBackend:
 
     def _password_matches(self, user: str, host: str, password: str) -> bool:
         return host in self.hosts and self.accounts.get((user, host)) == password
+
+    def _stamp(self, user: str, host: str) -> bytes | None:
+        """A digest of the stored password: it changes whenever the password does."""
+        password = self.accounts.get((user, host))
+        if host not in self.hosts or password is None:
+            return None
+        text = "\x00".join((user, host, password))
+        return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
 
     def _served(self, host: str) -> None:
         if host not in self.hosts:

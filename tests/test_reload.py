@@ -309,6 +309,7 @@ def test_dump_spells_out_defaults_and_leaves_ignored_modules_out() -> None:
         "idle_timeout": 7.0,
         "max_connections": 9,
         "shutdown_grace": 0.0,
+        "credential_cache_ttl": 10.0,
     }
     assert data["gateway"]["brute_force"]["exempt"] == ["192.0.2.0/24"]
     assert data["gateway"]["files_dir"] == "/srv/gw-files"

@@ -109,6 +109,28 @@ class BackendContract(_Base):
         self.assertIs(await backend.check_password("nobody", HOST, "alicepw"), False)
         self.assertIs(await backend.check_password("alice", ELSEWHERE, "alicepw"), False)
 
+    async def test_credential_stamps(self) -> None:
+        """verify_password gives the stamp credential_stamp reads; it changes with the password.
+
+        A wrong password, an unknown account or host has no stamp; a password
+        change gives a new one; an unregistered account has none.
+        """
+        backend = await self.backend_with(ACCOUNTS)
+        stamp = await backend.verify_password("bob", HOST, "bobpw")
+        self.assertIsInstance(stamp, bytes)
+        self.assertEqual(await backend.credential_stamp("bob", HOST), stamp)
+        self.assertIsNone(await backend.verify_password("bob", HOST, "alicepw"))
+        self.assertIsNone(await backend.verify_password("nobody", HOST, "bobpw"))
+        self.assertIsNone(await backend.credential_stamp("nobody", HOST))
+        self.assertIsNone(await backend.credential_stamp("bob", ELSEWHERE))
+        self.assertNotEqual(await backend.credential_stamp("alice", HOST), stamp)
+        await self.run_command(backend, "change_password", user="bob", host=HOST, newpass="new")
+        changed = await backend.credential_stamp("bob", HOST)
+        self.assertNotIn(changed, (None, stamp))
+        self.assertEqual(await backend.verify_password("bob", HOST, "new"), changed)
+        await self.run_command(backend, "unregister", user="bob", host=HOST)
+        self.assertIsNone(await backend.credential_stamp("bob", HOST))
+
     async def test_tokens(self) -> None:
         """A live token gives its account and scopes; an unknown token gives ``None``."""
         backend = await self.backend_with(ACCOUNTS)

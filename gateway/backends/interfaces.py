@@ -80,6 +80,23 @@ class Backend(Executor, Protocol):
         learn which accounts exist by timing it.
         """
 
+    def verify_password(self, user: str, host: str, password: str) -> Deferred[bytes | None]:
+        """:meth:`check_password` that also tells which credentials matched.
+
+        Fires with the account's credential stamp (as :meth:`credential_stamp`
+        reads it, taken in the same read as the check) when ``password`` is
+        right, ``None`` when it is not; the same work as :meth:`check_password`.
+        """
+
+    def credential_stamp(self, user: str, host: str) -> Deferred[bytes | None]:
+        """A value that changes whenever ``user@host``'s password may no longer be right.
+
+        ``None`` when the account is missing, banned or cannot log in; it must
+        change (or become ``None``) in the same transaction as every password
+        change, removal or ban, in whatever process makes it.  One cheap read:
+        the engine's credential cache asks it on every hit.
+        """
+
     def check_token(self, token: str) -> Deferred[TokenGrant | None]:
         """The grant behind ``token``, or ``None`` when it is unknown."""
 

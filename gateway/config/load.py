@@ -779,6 +779,7 @@ def _limits(value: Any, path: str) -> LimitsConfig:
             "idle_timeout",
             "max_connections",
             "shutdown_grace",
+            "credential_cache_ttl",
         ),
     )
     defaults = LimitsConfig()
@@ -789,6 +790,13 @@ def _limits(value: Any, path: str) -> LimitsConfig:
     def seconds(key: str) -> float:
         return _float(section.get(key, getattr(defaults, key)), f"{path}.{key}")
 
+    cache_ttl = _float(
+        section.get("credential_cache_ttl", defaults.credential_cache_ttl),
+        f"{path}.credential_cache_ttl",
+        positive=False,
+    )
+    if cache_ttl < 0:
+        raise ConfigError(f"must be 0 or more, got {cache_ttl:g}", f"{path}.credential_cache_ttl")
     return LimitsConfig(
         max_body_bytes=number("max_body_bytes"),
         max_xml_depth=number("max_xml_depth"),
@@ -802,6 +810,7 @@ def _limits(value: Any, path: str) -> LimitsConfig:
             f"{path}.shutdown_grace",
             positive=False,
         ),
+        credential_cache_ttl=cache_ttl,
     )
 
 

@@ -244,6 +244,8 @@ class LimitsConfig:
     max_connections: int = 1024
     #: seconds in-flight requests get to finish after SIGTERM
     shutdown_grace: float = 10.0
+    #: seconds a verified password is remembered (by salted digest); 0 turns that off
+    credential_cache_ttl: float = 10.0
 
 
 @dataclass(frozen=True, slots=True)

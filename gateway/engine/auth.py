@@ -3,7 +3,10 @@
 Passwords and tokens are checked by the backend: the engine never stores them.
 With a :class:`~gateway.engine.bruteforce.FailureLimiter`, a banned address is
 refused before its credentials are looked at, and every refused credential
-counts against its address (see that module for the rules).
+counts against its address (see that module for the rules).  With a
+:class:`~gateway.engine.credential_cache.CredentialCache`, a password that
+checked out moments ago is confirmed by a cheap read instead of PBKDF2 (see
+that module for why that stays correct); failures are never cached.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Callable
 
 from gateway.backends.interfaces import Backend
 from gateway.engine.bruteforce import FailureLimiter
+from gateway.engine.credential_cache import CredentialCache
 from gateway.engine.credentials import (
     Basic,
     Credentials,
@@ -51,6 +55,7 @@ class Authenticator:
         limiter: counts failures and bans addresses; ``None`` for no limit.
         max_password_bytes: longer passwords are refused unread
             (``gateway.limits.max_password_bytes``).
+        cache: remembers verified passwords briefly; ``None`` checks each one fully.
     """
 
     def __init__(
@@ -59,11 +64,13 @@ class Authenticator:
         clock: Callable[[], float] = time.time,
         limiter: FailureLimiter | None = None,
         max_password_bytes: int = DEFAULT_MAX_PASSWORD_BYTES,
+        cache: CredentialCache | None = None,
     ) -> None:
         self._backend = backend
         self._clock = clock
         self._limiter = limiter
         self._max_password_bytes = max_password_bytes
+        self._cache = cache if cache is not None and cache.enabled else None
 
     async def login(
         self,
@@ -149,9 +156,28 @@ class Authenticator:
             password = prepare_password(password, self._max_password_bytes)
         except InvalidIdentifier:
             raise Unauthorized() from None
-        if not await self._backend.check_password(user, host, password):
+        if self._cache is None:
+            if not await self._backend.check_password(user, host, password):
+                raise Unauthorized()
+        elif not await self._cached_check(self._cache, user, host, password):
             raise Unauthorized()
         return Caller(frontend=frontend, ip=ip, user=user, host=host, tag=tag)
+
+    async def _cached_check(
+        self, cache: CredentialCache, user: str, host: str, password: str
+    ) -> bool:
+        """Whether ``password`` is right, trusting a recent success the store still stands by."""
+        key = cache.key(user, host, password)
+        stamp = cache.lookup(key)
+        if stamp is not None:
+            if await self._backend.credential_stamp(user, host) == stamp:
+                return True
+            cache.forget(key)  # changed, banned or removed since: check in full
+        verified = await self._backend.verify_password(user, host, password)
+        if verified is None:
+            return False
+        cache.remember(key, verified)
+        return True
 
     async def basic(
         self,

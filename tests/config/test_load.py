@@ -627,6 +627,11 @@ def test_store_locations(store: str) -> None:
         ("{limits: {max_connections: 0}}", "gateway.limits.max_connections", "at least 1"),
         ("{limits: {receive_timeout: 0}}", "gateway.limits.receive_timeout", "greater than 0"),
         ("{limits: {shutdown_grace: x}}", "gateway.limits.shutdown_grace", "expected a number"),
+        (
+            "{limits: {credential_cache_ttl: -1}}",
+            "gateway.limits.credential_cache_ttl",
+            "must be 0 or more",
+        ),
         ("{brute_force: {max_failures: 0}}", "gateway.brute_force.max_failures", "at least 1"),
         ("{brute_force: {ban_time: -5}}", "gateway.brute_force.ban_time", "greater than 0"),
         ("{brute_force: {exempt: '127.0.0.1'}}", "gateway.brute_force", "expected a list"),
@@ -706,6 +711,7 @@ def test_protective_defaults() -> None:
     assert gw.limits.max_password_bytes == 1024
     assert (gw.limits.receive_timeout, gw.limits.idle_timeout) == (30.0, 120.0)
     assert (gw.limits.max_connections, gw.limits.shutdown_grace) == (1024, 10.0)
+    assert gw.limits.credential_cache_ttl == 10.0
     assert (gw.brute_force.max_failures, gw.brute_force.window) == (20, 60.0)
     assert gw.brute_force.ban_time == 300.0
     assert gw.brute_force.exempt == ()
@@ -719,7 +725,7 @@ def test_protective_settings_are_read() -> None:
         gateway:
           files_dir: /srv/gw-files
           limits: {max_password_bytes: 64, receive_timeout: 2.5, idle_timeout: 9,
-                   max_connections: 7, shutdown_grace: 0}
+                   max_connections: 7, shutdown_grace: 0, credential_cache_ttl: 0}
           brute_force: {max_failures: 3, window: 10, ban_time: 30, exempt: ["10.0.0.0/8"]}
         """)
     ).gateway
@@ -727,6 +733,7 @@ def test_protective_settings_are_read() -> None:
     assert (gw.limits.max_password_bytes, gw.limits.receive_timeout) == (64, 2.5)
     assert (gw.limits.idle_timeout, gw.limits.max_connections) == (9.0, 7)
     assert gw.limits.shutdown_grace == 0.0
+    assert gw.limits.credential_cache_ttl == 0.0
     assert (gw.brute_force.max_failures, gw.brute_force.window) == (3, 10.0)
     assert gw.brute_force.ban_time == 30.0
     assert gw.brute_force.exempt == (ipaddress.ip_network("10.0.0.0/8"),)

@@ -82,6 +82,8 @@ from gateway.engine.model import ResTuple
 __all__ = [
     "HANDLERS",
     "check_password",
+    "check_password_stamp",
+    "credential_stamp",
     "record_login",
     "remove_account",
     "set_password",
@@ -200,16 +202,48 @@ async def check_password(ctx: Context, user: str, host: str, password: str) -> b
     The same work and the same ``False`` for a wrong password, a banned, a
     missing or a malformed account: see :func:`_verified`.
     """
+    return await check_password_stamp(ctx, user, host, password) is not None
+
+
+def _stamp(row: tuple[Any, ...] | None) -> bytes | None:
+    """The credential stamp of a ``_CREDENTIALS`` row: ``None`` when missing or banned.
+
+    A digest of the stored SCRAM credentials: every password set draws a new
+    random salt, so it changes with every change, in whatever process makes it
+    (see :mod:`gateway.engine.credential_cache`).
+    """
+    if row is None or row[5] is not None:
+        return None
+    text = "\x00".join(str(part) for part in row[:5])
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+async def check_password_stamp(ctx: Context, user: str, host: str, password: str) -> bytes | None:
+    """:func:`check_password`, answering the account's credential stamp instead of ``True``.
+
+    The stamp is read in the transaction that checks the password, so it is
+    never newer than what was checked.
+    """
     prepared_user, prepared_host = prep_user(user), prep_host(host)
     known = prepared_user is not None and prepared_host in ctx.hosts
     given = _given_password(ctx, password)
 
-    def check(tx: Tx) -> bool:
+    def check(tx: Tx) -> bytes | None:
         row = tx.one(_CREDENTIALS, (prepared_host, prepared_user)) if known else None
         # hashing here keeps the ~ms of PBKDF2 on a pool thread, off the reactor
-        return _verified(given, row) and row is not None and row[5] is None
+        return _stamp(row) if _verified(given, row) else None
 
     return await ctx.store.read(check)
+
+
+async def credential_stamp(ctx: Context, user: str, host: str) -> bytes | None:
+    """``user@host``'s credential stamp now (one primary-key read, no hashing)."""
+    prepared_user, prepared_host = prep_user(user), prep_host(host)
+    if prepared_user is None or prepared_host not in ctx.hosts:
+        return None
+    return await ctx.store.read(
+        lambda tx: _stamp(tx.one(_CREDENTIALS, (prepared_host, prepared_user)))
+    )
 
 
 async def try_register(ctx: Context, user: str, host: str, password: str) -> ResTuple:

@@ -167,6 +167,12 @@ class EmbeddedBackend:
     def check_password(self, user: str, host: str, password: str) -> Deferred[bool]:
         return ensureDeferred(accounts.check_password(self.ctx, user, host, password))
 
+    def verify_password(self, user: str, host: str, password: str) -> Deferred[bytes | None]:
+        return ensureDeferred(accounts.check_password_stamp(self.ctx, user, host, password))
+
+    def credential_stamp(self, user: str, host: str) -> Deferred[bytes | None]:
+        return ensureDeferred(accounts.credential_stamp(self.ctx, user, host))
+
     def check_token(self, token: str) -> Deferred[TokenGrant | None]:
         return ensureDeferred(oauth.check_token(self.ctx, token))
 
