@@ -50,6 +50,15 @@ class MetricsResource(Resource):
 
     render_HEAD = render_GET
 
+    def render(self, request: Request) -> Any:
+        if request.method not in (b"GET", b"HEAD"):
+            # answered here: twisted.web's own 405 page goes through a deprecated class
+            request.setResponseCode(405)
+            request.setHeader(b"Allow", b"GET, HEAD")
+            request.setHeader(b"Content-Type", b"text/plain; charset=utf-8")
+            return b"405 Method Not Allowed: /metrics serves GET and HEAD\n"
+        return super().render(request)
+
     @staticmethod
     def _answer(scraped: tuple[bytes, str], request: Request) -> None:
         body, content_type = scraped

@@ -18,46 +18,10 @@ from gateway.engine.erlprint import TermText
 from gateway.engine.errors import CommandError, CommandFailed
 from gateway.engine.model import CommandCall, ResTuple, Result
 from gateway.testing import FakeBackend
+from tests.captured_2301 import ROOM_OPTIONS_2301
 from tests.engine.helpers import NoCommands, canonical_calls, make_engine
 
 MUC = "conference.localhost"
-
-#: captured from Debian's ejabberd 23.01: get_room_options of a room created with
-#: create_room_with_opts persistent=true and nothing else set, over /api
-ROOM_OPTIONS_2301 = [
-    ("title", ""),
-    ("description", ""),
-    ("allow_change_subj", "true"),
-    ("allow_query_users", "true"),
-    ("allow_private_messages", "true"),
-    ("allow_private_messages_from_visitors", "anyone"),
-    ("allow_visitor_status", "true"),
-    ("allow_visitor_nickchange", "true"),
-    ("public", "true"),
-    ("public_list", "true"),
-    ("persistent", "true"),
-    ("moderated", "true"),
-    ("captcha_protected", "false"),
-    ("members_by_default", "true"),
-    ("members_only", "false"),
-    ("allow_user_invites", "false"),
-    ("allow_subscription", "false"),
-    ("password_protected", "false"),
-    ("password", ""),
-    ("anonymous", "true"),
-    ("presence_broadcast", "[moderator,participant,visitor]"),
-    ("allow_voice_requests", "true"),
-    ("voice_request_min_interval", "1800"),
-    ("max_users", "200"),
-    ("logging", "false"),
-    ("vcard", ""),
-    ("vcard_xupdate", "undefined"),
-    ("captcha_whitelist", "{0,nil}"),
-    ("mam", "false"),
-    ("pubsub", ""),
-    ("enable_hats", "false"),
-    ("lang", ""),
-]
 
 
 def _canonical_options(allowpm: str) -> list[tuple[str, str]]:

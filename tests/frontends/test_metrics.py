@@ -78,6 +78,7 @@ class MetricsResourceTests(SynchronousTestCase):
             Metrics(), b"POST /metrics HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
         )
         self.assertTrue(transport.value().startswith(b"HTTP/1.1 405 "))
+        self.assertIn(b"Allow: GET, HEAD", transport.value())
 
     def test_render_failure_is_500(self) -> None:
         """A scrape that fails is logged and answered 500."""

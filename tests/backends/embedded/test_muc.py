@@ -14,6 +14,7 @@ from gateway.backends.embedded.store import Tx
 from gateway.engine.errors import CommandFailed, NotSupported, PathRefused
 from gateway.engine.files import FilesDir
 from tests.backends.embedded.cases import HOST, Mixin, PostgresCase, SQLiteCase
+from tests.captured_2301 import ROOM_OPTIONS_2301
 
 SERVICE = "conference.localhost"
 OTHER_SERVICE = "conference.example.net"
@@ -60,44 +61,6 @@ def test_option_values_refused(name: str, value: str, text: str) -> None:
     """Bad values and unknown options are refused with what is expected."""
     with pytest.raises(CommandFailed, match=text):
         normalise(name, value)
-
-
-#: captured from Debian's ejabberd 23.01: get_room_options (/api) of a room created by
-#: create_room_with_opts with persistent=true and nothing else
-ROOM_OPTIONS_2301 = (
-    ("title", ""),
-    ("description", ""),
-    ("allow_change_subj", "true"),
-    ("allow_query_users", "true"),
-    ("allow_private_messages", "true"),
-    ("allow_private_messages_from_visitors", "anyone"),
-    ("allow_visitor_status", "true"),
-    ("allow_visitor_nickchange", "true"),
-    ("public", "true"),
-    ("public_list", "true"),
-    ("persistent", "true"),
-    ("moderated", "true"),
-    ("captcha_protected", "false"),
-    ("members_by_default", "true"),
-    ("members_only", "false"),
-    ("allow_user_invites", "false"),
-    ("allow_subscription", "false"),
-    ("password_protected", "false"),
-    ("password", ""),
-    ("anonymous", "true"),
-    ("presence_broadcast", "[moderator,participant,visitor]"),
-    ("allow_voice_requests", "true"),
-    ("voice_request_min_interval", "1800"),
-    ("max_users", "200"),
-    ("logging", "false"),
-    ("vcard", ""),
-    ("vcard_xupdate", "undefined"),
-    ("captcha_whitelist", "{0,nil}"),
-    ("mam", "false"),
-    ("pubsub", ""),
-    ("enable_hats", "false"),
-    ("lang", ""),
-)
 
 
 def _count(tx: Tx, table: str) -> int:
