@@ -32,7 +32,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from gateway.engine.builtin import profile_status_text
-from gateway.engine.erlprint import TermText, format_p
+from gateway.engine.erlpretty import format_p
+from gateway.engine.erlprint import TermText
 from gateway.engine.errors import BadArgumentType, CommandFailed
 from gateway.engine.identifiers import InvalidIdentifier, prepare_jid
 from gateway.engine.legacy_shapes import register_legacy_shapes

@@ -36,7 +36,8 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.engine.erlprint import TermText, charlist, format_p
+from gateway.engine.erlpretty import format_p
+from gateway.engine.erlprint import TermText, charlist
 from gateway.engine.errors import CommandFailed
 from gateway.engine.model import ResTuple
 from gateway.engine.names import LEGACY_PROFILE

@@ -11,7 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.engine.erlprint import TermText, charlist, format_latin1, format_p
+from gateway.engine.erlpretty import format_p
+from gateway.engine.erlpretty import print_latin1 as format_latin1
+from gateway.engine.erlprint import TermText, charlist
 
 LOCAL = b"localhost"
 
