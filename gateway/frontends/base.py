@@ -255,19 +255,12 @@ class AsyncResource(Resource, Generic[R]):
             self.log.failure("unexpected error answering {uri}", failure, uri=_uri(request))
         if exchange.gone:
             return
-        if _started(request):
-            # too late for an error answer; at least end what was started
-            if not getattr(request, "finished", False):
-                try:
-                    request.finish()
-                except Exception:
-                    self.log.failure("could not finish {uri}", uri=_uri(request))
-            return
-        try:
-            self._send_error_response(request, failure)
-            return
-        except Exception:
-            self.log.failure("could not send the error answer for {uri}", uri=_uri(request))
+        if not _started(request):
+            try:
+                self._send_error_response(request, failure)
+                return
+            except Exception:
+                self.log.failure("could not send the error answer for {uri}", uri=_uri(request))
         if failure.check(*self.expected_errors) and not _started(request):
             # the dialect could not word this error: its answer to an unexpected one instead
             try:
@@ -275,7 +268,20 @@ class AsyncResource(Resource, Generic[R]):
                 return
             except Exception:
                 self.log.failure("could not send the internal error for {uri}", uri=_uri(request))
-        _last_resort(request)
+        self._last_resort(request)
+
+    def _last_resort(self, request: IRequest) -> None:
+        """End what was started, or answer a bare 500: every request gets an answer."""
+        if not _started(request):
+            write_answer(
+                request, HttpAnswer(500, b"internal error", (("Content-Type", "text/plain"),))
+            )
+        elif not getattr(request, "finished", False):
+            # too late for an error answer; at least end what was started
+            try:
+                request.finish()
+            except Exception:
+                self.log.failure("could not finish {uri}", uri=_uri(request))
 
     def _log_escaped(self, failure: Failure, request: IRequest) -> None:
         # _answer catches everything; this only guards against bugs in it
@@ -310,15 +316,6 @@ class AsyncResource(Resource, Generic[R]):
         if len(data) > limit:
             raise RequestTooLarge(limit)
         return data
-
-
-def _last_resort(request: IRequest) -> None:
-    """A bare 500 when a dialect's own error encoder failed: every request gets an answer."""
-    if _started(request):
-        if not getattr(request, "finished", False):
-            request.finish()
-        return
-    write_answer(request, HttpAnswer(500, b"internal error", (("Content-Type", "text/plain"),)))
 
 
 def _started(request: IRequest) -> bool:
