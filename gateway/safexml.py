@@ -8,6 +8,7 @@ dialect's own error.
 
 from __future__ import annotations
 
+import threading
 from typing import Literal
 
 from lxml import etree
@@ -49,7 +50,7 @@ def parse(
     if max_bytes is not None and len(raw) > max_bytes:
         raise XmlRejected("size", f"the XML is larger than {max_bytes} bytes")
     try:
-        root = etree.fromstring(raw, parser())
+        root = etree.fromstring(raw, _thread_parser())
     except (etree.XMLSyntaxError, ValueError) as e:
         message = " ".join((getattr(e, "msg", None) or str(e)).split())
         raise XmlRejected("malformed", f"not well-formed XML: {message}") from None
@@ -59,9 +60,33 @@ def parse(
     # lxml-stubs lack DocInfo.doctype
     if getattr(info, "doctype", "") or info.internalDTD is not None:
         raise XmlRejected("doctype", "a DOCTYPE is not accepted")
-    if max_depth is not None and _deeper_than(root, max_depth):
+    if max_depth is not None and _may_be_deeper(raw, max_depth) and _deeper_than(root, max_depth):
         raise XmlRejected("depth", f"elements are nested deeper than {max_depth}")
     return root
+
+
+_local = threading.local()
+
+
+def _thread_parser() -> etree.XMLParser:
+    """This thread's parser: building one costs more than parsing a small document.
+
+    An lxml parser may be reused, one document at a time; one per thread keeps
+    the event loop and the decoding thread from ever sharing one.
+    """
+    found: etree.XMLParser | None = getattr(_local, "parser", None)
+    if found is None:
+        found = _local.parser = parser()
+    return found
+
+
+def _may_be_deeper(raw: bytes, limit: int) -> bool:
+    """False when ``raw`` cannot hold ``limit`` nested elements, so the walk can be skipped.
+
+    Every element has a start tag, which begins with ``<`` not followed by ``/``:
+    that count bounds the number of elements, and so the depth.
+    """
+    return raw.count(b"<") - raw.count(b"</") > limit
 
 
 def _deeper_than(root: etree._Element, limit: int) -> bool:

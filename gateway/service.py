@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
@@ -28,12 +28,14 @@ from twisted.logger import (
 from twisted.python.failure import Failure
 from twisted.web.resource import IResource
 
+from gateway.backend_assembly import Backends, HealthCheck, assemble_backends
 from gateway.backends.chain import ExecutorChain
 from gateway.backends.embedded.backend import EmbeddedBackend
 from gateway.backends.embedded.outbox import StoreOutbox
 from gateway.backends.embedded.startup import open_embedded
 from gateway.backends.embedded.store import Store
 from gateway.backends.interfaces import TokenIssuer
+from gateway.backends.upstream.stanzas import UpstreamStanzas
 from gateway.config.model import Config, ListenerConfig, RestOptions
 from gateway.config.permissions_parse import permissions_from_config
 from gateway.engine.adapters import standard_adapters
@@ -77,10 +79,14 @@ from gateway.metrics import GatewayMetrics
 from gateway.offload import Offload, ThreadOffload, run_inline
 from gateway.owner_only import ensure_private_dir
 from gateway.reload import ConfigReloader
+from gateway.workers.metrics import ClusterMetrics
+from gateway.workers.proxy import LinkProxy
+from gateway.workers.role import WorkerRole
+from gateway.workers.sockets import adopt_port
 from gateway.xmpp.commands import StanzaCommands
 from gateway.xmpp.link import ComponentLink, health_check
 
-__all__ = ["GatewayService", "build_service"]
+__all__ = ["GatewayService", "build_service", "ctl_socket_endpoint", "prepare_socket_dir"]
 
 log = Logger()
 
@@ -107,6 +113,7 @@ class GatewayService(MultiService):
         *,
         shutdown_grace: float = 10.0,
         log_format: str = "text",
+        adopted: Mapping[str, tuple[int, int]] | None = None,
     ) -> None:
         super().__init__()
         self._reactor = reactor
@@ -121,6 +128,8 @@ class GatewayService(MultiService):
         self._drainable: list[Drainable] = []
         self._shutdown_grace = shutdown_grace
         self.before_listen: list[Callable[[], None]] = []
+        #: a worker's sockets, opened by its supervisor: endpoint string -> (fd, family)
+        self._adopted = adopted or {}
 
     def add_listener(
         self, name: str, description: str, factory: Callable[[], IProtocolFactory]
@@ -174,6 +183,11 @@ class GatewayService(MultiService):
         super().privilegedStartService()
 
     def _listen(self, name: str, description: str, factory: IProtocolFactory) -> IListeningPort:
+        if description in self._adopted:
+            fd, family = self._adopted[description]
+            port = adopt_port(self._reactor, description, fd, family, factory)
+            log.info("serving: {name} ({description})", name=name, description=description)
+            return port
         result: list[Any] = []
         d: Deferred[IListeningPort] = serverFromString(self._reactor, description).listen(factory)
         d.addBoth(result.append)
@@ -220,13 +234,18 @@ class Frontends:
     config: Config
     engine: Engine
     reactor: Any
-    sink: ComponentLink | None = None
+    #: where /rest stanzas go: the component link, or the upstream's send_stanza
+    sink: ComponentLink | LinkProxy | UpstreamStanzas | None = None
+    #: the component link, whose state /health reports
+    link: ComponentLink | LinkProxy | None = None
     #: decodes large bodies off the event loop
     offload: Offload = run_inline
     #: served at /metrics on every ejabberd_http listener
-    metrics: GatewayMetrics | None = None
+    metrics: GatewayMetrics | ClusterMetrics | None = None
     #: issues the tokens of ejabberd_oauth handlers
     tokens: TokenIssuer | None = None
+    #: the backends' own checks for /health, beside the component link's
+    health: Mapping[str, HealthCheck] = field(default_factory=dict)
 
     def handler(self, name: str, engine: Engine, listener: ListenerConfig) -> IResource:
         """The resource for request handler ``name`` on ``listener``."""
@@ -301,7 +320,7 @@ class Frontends:
                 for path, name in listener.request_handlers
             ]
             if not any(path.rstrip("/") == "/health" for path, _ in listener.request_handlers):
-                health = HealthResource({"xmpp_component": health_check(self.sink)})
+                health = HealthResource({"xmpp_component": health_check(self.link), **self.health})
                 handlers.append(("/health", health))
             if self.metrics is not None and not any(
                 path.rstrip("/") == "/metrics" for path, _ in listener.request_handlers
@@ -316,6 +335,7 @@ class Frontends:
             receive_timeout=limits.receive_timeout,
             idle_timeout=limits.idle_timeout,
             max_connections=limits.max_connections,
+            access_log=self.config.gateway.access_log,
         )
         site.displayTracebacks = False
         return site
@@ -324,11 +344,6 @@ class Frontends:
 def _make_backend(
     config: Config, reactor: Any, service: GatewayService, files: FilesDir
 ) -> tuple[EmbeddedBackend, Store]:
-    if config.gateway.backend != "embedded":
-        raise SystemExit(
-            f"xmpp-gateway: gateway.backend: the {config.gateway.backend!r} backend is not "
-            "available in this version; use 'embedded'"
-        )
     backend, store = open_embedded(config, reactor, "xmpp-gateway", files)
     service.addService(_StoreCloser(store))
     return backend, store
@@ -345,8 +360,10 @@ class _StoreCloser(Service):
         self._store.close()
 
 
-def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> GatewayService:
-    """Wire ``config`` into a ready-to-start service."""
+def build_service(
+    config: Config, reactor: Any, twistd_options: Any = None, *, worker: WorkerRole | None = None
+) -> GatewayService:
+    """Wire ``config`` into a ready-to-start service; with ``worker``, one of several workers."""
     levels = LogLevelControl(config.loglevel)
     limits = config.gateway.limits
     service = GatewayService(
@@ -355,6 +372,7 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
         twistd_options,
         shutdown_grace=limits.shutdown_grace,
         log_format=config.gateway.log_format,
+        adopted=worker.adopted if worker is not None else None,
     )
     # large bodies and stanzas are decoded in a thread of their own
     offload = ThreadOffload(reactor)
@@ -369,11 +387,23 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
     metrics = GatewayMetrics()
     store.time_transactions(metrics.store_timed)
     # what clear_cache empties; parts that cache something register here
-    caches = CacheRegistry()
+    caches = CacheRegistry() if worker is None else worker.shared.caches()
     caches.register("command catalogue", Catalogue.forget_loaded)
-    link = None
+    link: ComponentLink | LinkProxy | None = None
     component = config.gateway.component
-    if component is not None:
+    if component is not None and worker is not None:
+        # the supervisor holds the link; this worker queues into the shared store
+        outbox = StoreOutbox(store)
+        link = worker.link(
+            component,
+            outbox,
+            max_bytes=limits.max_body_bytes,
+            max_depth=limits.max_xml_depth,
+            offload=offload,
+        )
+        service.addService(link)
+        metrics.watch_link(link, outbox)
+    elif component is not None:
         outbox = StoreOutbox(store)
         link = ComponentLink(
             component,
@@ -386,6 +416,16 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
         # added after the store, so it stops before the store closes
         service.addService(link)
         metrics.watch_link(link, outbox)
+    backends = assemble_backends(
+        config,
+        reactor,
+        service,
+        embedded=backend,
+        store=store,
+        link=link,
+        offload=offload,
+        caches=caches,
+    )
     # one permissions object for every engine and frontend: reload_config replaces its rules
     permissions = permissions_from_config(config)
     reloader = ConfigReloader(config, levels=levels, permissions=permissions)
@@ -393,7 +433,7 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
     service.addService(LogReopen(service.reopen_log, reactor))
 
     brute_force = config.gateway.brute_force
-    limiter = FailureLimiter(
+    limiter = (FailureLimiter if worker is None else worker.shared.limiter)(
         reactor.seconds,
         max_failures=brute_force.max_failures,
         window=brute_force.window,
@@ -405,6 +445,7 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
     def extra_status() -> list[str]:
         return [
             *(link.status_lines() if link else ()),
+            *backends.status_lines(),
             *reloader.status_lines(),
             *limiter.status_lines(),
         ]
@@ -412,23 +453,31 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
     gateway_commands = ExecutorChain(
         "gateway",
         [
-            GatewayCommands(config.hosts, levels, extra_status=extra_status),
+            GatewayCommands(
+                config.hosts,
+                levels if worker is None else worker.shared.levels(levels),
+                extra_status=extra_status,
+            ),
             ServerCommands(
-                backend,
+                backends.executor,
                 reactor,
-                reload=reloader.reload_command,
+                reload=(
+                    reloader.reload_command if worker is None else worker.shared.reload(reloader)
+                ),
                 dump=reloader.dump,
                 files=files,
                 caches=caches,
             ),
-            StanzaCommands(link, max_depth=limits.max_xml_depth),
+            StanzaCommands(_stanza_route(backends, link), max_depth=limits.max_xml_depth),
             BanCommands(limiter),
             DocumentationCommands(
                 Catalogue.load(config.gateway.api_profile),
                 files,
                 reactor.seconds,
                 # regexp "runtime": what this gateway runs, itself or through its backend
-                runs=lambda name: gateway_commands.supports(name) or backend.supports(name),
+                runs=lambda name: (
+                    gateway_commands.supports(name) or backends.executor.supports(name)
+                ),
                 offload=offload,
             ),
         ],
@@ -437,7 +486,7 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
     if credential_cache.enabled:
         caches.register("verified credentials", credential_cache.clear)
     authenticator = Authenticator(
-        backend,
+        backends.accounts,
         clock=reactor.seconds,
         limiter=limiter,
         max_password_bytes=config.gateway.limits.max_password_bytes,
@@ -446,7 +495,7 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
     engine = Engine(
         Catalogue.load(config.gateway.api_profile),
         Catalogue.load(CURRENT_PROFILE),
-        backend,
+        backends.executor,
         gateway_commands,
         permissions,
         standard_adapters(),
@@ -455,11 +504,18 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
         checks=access_commands_checks(
             config.modules.mod_rest or RestOptions(), permissions.access_allows
         ),
-        # no alternative backend is suggested: the only other one cannot start yet
         observer=metrics,
     )
     frontends = Frontends(
-        config, engine, reactor, sink=link, offload=offload, metrics=metrics, tokens=backend
+        config,
+        engine,
+        reactor,
+        sink=backends.stanzas or link,
+        link=link,
+        offload=offload,
+        metrics=metrics if worker is None else worker.metrics(metrics),
+        tokens=backend,
+        health=backends.health,
     )
 
     for listener in config.listen:
@@ -470,11 +526,11 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
         )
 
     socket_path = config.gateway.ctl_socket
-    service.before_listen.append(lambda: _prepare_socket_dir(socket_path))
+    service.before_listen.append(lambda: prepare_socket_dir(socket_path))
     processor = CtlProcessor(engine)
     service.add_listener(
         "gatewayctl socket",
-        f"unix:{socket_path.replace(':', chr(92) + ':')}:mode=600:lockfile=1",
+        ctl_socket_endpoint(socket_path),
         lambda: GuardedFactory(
             CtlFactory(processor, reactor),
             Admission("gatewayctl socket", limits.max_connections, reactor),
@@ -483,7 +539,22 @@ def build_service(config: Config, reactor: Any, twistd_options: Any = None) -> G
     return service
 
 
-def _prepare_socket_dir(path: str) -> None:
+def _stanza_route(backends: Backends, link: Any) -> Any:
+    """Where the send_* commands' stanzas go: the upstream, the link, or the link as a user."""
+    if backends.stanzas is not None:
+        return backends.stanzas
+    if backends.xmpp is not None and link is not None:
+        # messages from a served user go out as that user when the server grants it (XEP-0356)
+        return backends.xmpp.sender(link)
+    return link
+
+
+def ctl_socket_endpoint(path: str) -> str:
+    """The server endpoint string of the ``gatewayctl`` socket at ``path`` (owner-only, locked)."""
+    return f"unix:{path.replace(':', chr(92) + ':')}:mode=600:lockfile=1"
+
+
+def prepare_socket_dir(path: str) -> None:
     directory = os.path.dirname(path)
     if directory:
         # an existing directory is only reported: it may hold other things

@@ -45,4 +45,10 @@ def makeService(options: Options) -> IService:
     os.umask(0o077)
 
     twistd: Any = getattr(options, "parent", None)
-    return build_service(options.loaded, reactor, twistd_options=twistd)
+    config = options.loaded
+    workers = config.gateway.workers or os.cpu_count() or 1
+    if workers > 1:
+        from gateway.workers.supervisor import build_supervisor
+
+        return build_supervisor(config, reactor, workers, twistd_options=twistd)
+    return build_service(config, reactor, twistd_options=twistd)

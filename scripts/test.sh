@@ -19,8 +19,11 @@ if command -v apt-get >/dev/null 2>&1; then
     as_root apt-get update -q
     # erlang-p1-oauth2 is only suggested by ejabberd, whose oauth_* commands fail
     # without it; tests/compat compares those commands with the gateway's.
+    # prosody-modules has mod_privilege (XEP-0356) for the xmpp backend's tests;
+    # wrk drives bench/run.
     DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -q --no-install-recommends \
-        ejabberd erlang-p1-oauth2 prosody postgresql python3-venv curl wget lynx php-cli chromium chromium-driver logrotate man-db
+        ejabberd erlang-p1-oauth2 prosody prosody-modules postgresql python3-venv curl wget \
+        lynx php-cli chromium chromium-driver logrotate man-db wrk
     [ "$created_policy" = yes ] && as_root rm -f /usr/sbin/policy-rc.d
 fi
 

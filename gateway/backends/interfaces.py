@@ -20,17 +20,21 @@ this seam without either importing the other.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from twisted.internet.defer import Deferred
 
-from gateway.engine.model import Caller
+from gateway.engine.model import Caller, CommandDefinition
 
 __all__ = [
+    "Accounts",
     "Backend",
+    "CredentialGenerations",
     "Executor",
+    "IqChannel",
+    "NativeExecutor",
     "OAuthClient",
     "OutboundQueue",
     "QueueFull",
@@ -69,8 +73,29 @@ class Executor(Protocol):
 
 
 @runtime_checkable
-class Backend(Executor, Protocol):
-    """An executor that also holds the accounts and tokens callers log in with."""
+class NativeExecutor(Executor, Protocol):
+    """An executor that also runs some commands in an older API profile as they are.
+
+    A forwarder to a real ejabberd speaks that server's profile.  When a
+    caller speaks it too, the engine hands over the caller's own definition
+    and typed arguments instead of translating them to the canonical command
+    and the answer back, so nothing is lost on the way.
+    """
+
+    def native_profile(self, command: str) -> str | None:
+        """The API profile ``command`` runs in unchanged here, if any (known now)."""
+
+    def execute_definition(
+        self, definition: CommandDefinition, args: Mapping[str, Any], caller: Caller
+    ) -> Deferred[Any]:
+        """Run ``definition`` (of :meth:`native_profile`'s profile) with its own typed ``args``.
+
+        Fires with a value shaped like ``definition``'s result.
+        """
+
+
+class Accounts(Protocol):
+    """The accounts and tokens callers log in with (what the engine's authenticator asks)."""
 
     def check_password(self, user: str, host: str, password: str) -> Deferred[bool]:
         """Whether ``password`` is right for ``user@host``.
@@ -99,6 +124,37 @@ class Backend(Executor, Protocol):
 
     def check_token(self, token: str) -> Deferred[TokenGrant | None]:
         """The grant behind ``token``, or ``None`` when it is unknown."""
+
+
+@runtime_checkable
+class Backend(Executor, Accounts, Protocol):
+    """An executor that also holds the accounts and tokens callers log in with."""
+
+
+class CredentialGenerations(Protocol):
+    """Per-account counters that say "forget what you verified about this password".
+
+    For accounts whose passwords live elsewhere (an upstream ejabberd), where
+    no stored credential can serve as the stamp: the gateway bumps an
+    account's generation whenever it forwards a change to its password or
+    existence, and every worker or gateway sharing the store sees the new
+    value on its next read.
+    """
+
+    def generation(self, user: str, host: str) -> Deferred[int]:
+        """``user@host``'s generation now: one cheap read, increasing with every bump.
+
+        Every :meth:`bump` of the account and every :meth:`bump_all` makes it grow.
+        """
+        ...
+
+    def bump(self, user: str, host: str) -> Deferred[None]:
+        """Raise ``user@host``'s generation; fires once that is durable."""
+        ...
+
+    def bump_all(self) -> Deferred[None]:
+        """Raise every account's generation at once; fires once that is durable."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +195,35 @@ class TokenIssuer(Protocol):
         ...
 
 
+@runtime_checkable
+class IqChannel(Protocol):
+    """What the XMPP-native backend needs from the component link, and nothing more.
+
+    Stanzas travel as text, so the channel may live in another process.
+    """
+
+    def iq(self, stanza: str, timeout: float) -> Deferred[str]:
+        """Send an ``<iq type='get'|'set'/>`` now; fire with the answering IQ (result or error).
+
+        Fails with :class:`~gateway.engine.errors.Unavailable` while the link
+        is down, with :class:`twisted.internet.defer.TimeoutError` after
+        ``timeout`` seconds.
+        """
+        ...
+
+    def submit(self, stanza: str) -> Deferred[None]:
+        """Queue a stanza durably (the outbound queue); fires once it is stored."""
+        ...
+
+    def on_up(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` each time the link is up (first connection and every reconnect)."""
+        ...
+
+    def on_message(self, callback: Callable[[str], None]) -> None:
+        """Hand ``callback`` each non-error ``<message/>`` the server sends the component."""
+        ...
+
+
 class QueueFull(Exception):
     """The outbound queue holds ``limit`` stanzas already."""
 
@@ -160,7 +245,10 @@ class OutboundQueue(Protocol):
     def append(self, stanza_xml: str, limit: int | None = None) -> Deferred[int]:
         """Store ``stanza_xml``; fires with its id once it is durable.
 
-        Fails with :class:`QueueFull` when ``limit`` stanzas are queued already.
+        Appends commit in the order they are made, even when a caller makes the
+        next before the last has fired: a reader never sees an id before a
+        smaller one that is still to come.  Fails with :class:`QueueFull` when
+        ``limit`` stanzas are queued already.
         """
         ...
 

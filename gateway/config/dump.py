@@ -28,6 +28,7 @@ from gateway.config.model import (
     ListenerConfig,
     ModulesConfig,
     UpstreamConfig,
+    XmppBackendConfig,
 )
 
 __all__ = ["config_document", "dump_yaml"]
@@ -100,11 +101,23 @@ def _modules(modules: ModulesConfig) -> dict[str, Any]:
 
 def _upstream(upstream: UpstreamConfig) -> dict[str, Any]:
     entry: dict[str, Any] = {"url": upstream.url}
-    for key in ("user", "password", "token"):
-        if getattr(upstream, key) is not None:
-            entry[key] = getattr(upstream, key)
+    auth = {
+        key: getattr(upstream, key)
+        for key in ("user", "password", "token")
+        if getattr(upstream, key) is not None
+    }
+    if auth:
+        entry["auth"] = auth
+    entry["api_profile"] = upstream.api_profile
     entry["timeout"] = upstream.timeout
+    entry["max_connections"] = upstream.max_connections
+    entry["max_queued"] = upstream.max_queued
+    entry["tls"] = {"ca": upstream.tls.ca, "verify": upstream.tls.verify}
     return entry
+
+
+def _xmpp(options: XmppBackendConfig) -> dict[str, Any]:
+    return {name: getattr(options, name) for name in options.__dataclass_fields__}
 
 
 def _component(component: ComponentConfig) -> dict[str, Any]:
@@ -123,10 +136,16 @@ def _gateway(section: GatewaySection) -> dict[str, Any]:
     entry: dict[str, Any] = {
         "api_profile": section.api_profile,
         "backend": section.backend,
+        "auth": section.auth,
+        "routes": dict(section.routes),
+        "stanzas": section.stanzas,
+        "workers": "auto" if section.workers is None else section.workers,
         "store": section.store,
     }
     if section.upstream is not None:
         entry["upstream"] = _upstream(section.upstream)
+    if section.xmpp is not None:
+        entry["xmpp"] = _xmpp(section.xmpp)
     if section.component is not None:
         entry["component"] = _component(section.component)
     entry["ctl_socket"] = section.ctl_socket
@@ -143,6 +162,7 @@ def _gateway(section: GatewaySection) -> dict[str, Any]:
     entry["files_dir"] = section.files_dir
     entry["password_digests"] = list(section.password_digests)
     entry["log_format"] = section.log_format
+    entry["access_log"] = section.access_log
     return entry
 
 

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 import yaml
 from twisted.words.protocols.jabber.jid import JID, InvalidFormat
-from twisted.words.protocols.jabber.xmpp_stringprep import nameprep
 
 from gateway.config.acl_parse import parse_access_rules, parse_acls, parse_network
+from gateway.config.backends_parse import parse_backends
 from gateway.config.errors import ConfigError
 from gateway.config.errors import describe_value as _show
 from gateway.config.model import (
@@ -37,10 +36,18 @@ from gateway.config.model import (
     ListenerConfig,
     ModulesConfig,
     RestOptions,
-    UpstreamConfig,
 )
 from gateway.config.paths import key_path
 from gateway.config.permissions_parse import parse_api_permissions
+from gateway.config.scalars import boolean as _bool
+from gateway.config.scalars import choice as _choice
+from gateway.config.scalars import domain as _domain
+from gateway.config.scalars import integer as _int
+from gateway.config.scalars import known_keys as _known_keys
+from gateway.config.scalars import mapping as _mapping
+from gateway.config.scalars import number as _float
+from gateway.config.scalars import optional as _optional
+from gateway.config.scalars import text as _str
 from gateway.engine.acl import AccessRule, Network, acl_names
 from gateway.engine.names import (
     CURRENT_PROFILE,
@@ -226,89 +233,7 @@ def parse_config(text: str, source: str | None = None) -> Config:
     )
 
 
-# --- scalar checks --------------------------------------------------------
-
-
-def _int(value: Any, path: str, low: int | None = None, high: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise ConfigError(f"expected an integer, got {_show(value)}", path)
-    if low is not None and value < low:
-        raise ConfigError(f"must be at least {low}, got {value}", path)
-    if high is not None and value > high:
-        raise ConfigError(f"must be at most {high}, got {value}", path)
-    return value
-
-
-def _float(value: Any, path: str, positive: bool = True) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"expected a number, got {_show(value)}", path)
-    if positive and value <= 0:
-        raise ConfigError(f"must be greater than 0, got {value}", path)
-    return float(value)
-
-
-def _bool(value: Any, path: str) -> bool:
-    if not isinstance(value, bool):
-        raise ConfigError(f"expected true or false, got {_show(value)}", path)
-    return value
-
-
-def _str(value: Any, path: str, what: str = "a string") -> str:
-    if not isinstance(value, str):
-        raise ConfigError(f"expected {what}, got {_show(value)}", path)
-    if not value:
-        raise ConfigError(f"expected {what}, got an empty string", path)
-    return value
-
-
-def _choice(value: Any, path: str, choices: Iterable[str]) -> str:
-    options = tuple(choices)
-    # unquoted 24.12 is a float in YAML; the profile names read back unchanged
-    text = str(value) if isinstance(value, float) else value
-    if not isinstance(text, str) or text not in options:
-        raise ConfigError(
-            f"expected one of {', '.join(options)}, got {_show(value)}",
-            path,
-        )
-    return text
-
-
-def _mapping(value: Any, path: str, allow_none: bool = True) -> Mapping[Any, Any]:
-    if value is None and allow_none:
-        return {}
-    if not isinstance(value, Mapping):
-        raise ConfigError(f"expected a mapping, got {_show(value)}", path)
-    return value
-
-
-def _known_keys(section: Mapping[Any, Any], path: str, allowed: Iterable[str]) -> None:
-    names = tuple(allowed)
-    for key in section:
-        if key not in names:
-            raise ConfigError(
-                f"unknown option {key!r}; expected one of {', '.join(names)}",
-                key_path(path, str(key)),
-            )
-
-
-def _optional(section: Mapping[Any, Any], key: str, path: str, parse: Callable[..., T]) -> T | None:
-    if section.get(key) is None:
-        return None
-    return parse(section[key], key_path(path, key))
-
-
 # --- top-level scalars ----------------------------------------------------
-
-
-def _domain(value: Any, path: str) -> str:
-    text = _str(value, path, "a domain name")
-    try:
-        prepared: str = nameprep.prepare(text)
-    except UnicodeError as e:
-        raise ConfigError(f"invalid domain name {text!r}: {e}", path) from None
-    if not prepared or any(c in prepared for c in "@/ :"):
-        raise ConfigError(f"invalid domain name {text!r}", path)
-    return prepared
 
 
 def _hosts(value: Any) -> tuple[str, ...]:
@@ -635,8 +560,13 @@ def _command_name(value: Any, path: str) -> str:
 _GATEWAY_KEYS = (
     "api_profile",
     "backend",
+    "auth",
+    "routes",
+    "stanzas",
+    "workers",
     "store",
     "upstream",
+    "xmpp",
     "component",
     "ctl_socket",
     "limits",
@@ -644,6 +574,7 @@ _GATEWAY_KEYS = (
     "files_dir",
     "password_digests",
     "log_format",
+    "access_log",
 )
 
 
@@ -651,26 +582,26 @@ def _gateway(value: Any, hosts: tuple[str, ...]) -> GatewaySection:
     path = "gateway"
     section = _mapping(value, path)
     _known_keys(section, path, _GATEWAY_KEYS)
-    backend = _choice(
-        section.get("backend", "embedded"), f"{path}.backend", ("embedded", "ejabberd")
-    )
-    upstream = _optional(section, "upstream", path, _upstream)
-    if backend == "ejabberd" and upstream is None:
-        raise ConfigError("required when backend is 'ejabberd'", f"{path}.upstream")
-    if backend != "ejabberd" and upstream is not None:
-        raise ConfigError("only used when backend is 'ejabberd'", f"{path}.upstream")
     component = _optional(section, "component", path, _component)
     if component is not None and component.jid in hosts:
         raise ConfigError(
             f"{component.jid!r} is one of hosts; a component needs a domain of its own",
             f"{path}.component.jid",
         )
+    chosen = parse_backends(section, path, has_component=component is not None)
+    if chosen.xmpp is not None and chosen.xmpp.host is not None and chosen.xmpp.host not in hosts:
+        raise ConfigError(f"{chosen.xmpp.host!r} is not one of hosts", f"{path}.xmpp.host")
     defaults = GatewaySection()
     return GatewaySection(
         api_profile=_profile(section.get("api_profile", CURRENT_PROFILE), f"{path}.api_profile"),
-        backend=backend,
+        backend=chosen.backend,
+        auth=chosen.auth,
+        routes=chosen.routes,
+        stanzas=chosen.stanzas,
+        workers=chosen.workers,
         store=_store(section.get("store", defaults.store), f"{path}.store"),
-        upstream=upstream,
+        upstream=chosen.upstream,
+        xmpp=chosen.xmpp,
         component=component,
         ctl_socket=_str(section.get("ctl_socket", defaults.ctl_socket), f"{path}.ctl_socket"),
         limits=_limits(section.get("limits"), f"{path}.limits"),
@@ -679,6 +610,7 @@ def _gateway(value: Any, hosts: tuple[str, ...]) -> GatewaySection:
         password_digests=_password_digests(
             section.get("password_digests"), f"{path}.password_digests"
         ),
+        access_log=_bool(section.get("access_log", True), f"{path}.access_log"),
         log_format=_choice(
             section.get("log_format", defaults.log_format), f"{path}.log_format", LOG_FORMATS
         ),
@@ -712,39 +644,6 @@ def _store(value: Any, path: str) -> str:
     raise ConfigError(
         f"unsupported store {text!r}; expected sqlite:PATH, sqlite::memory: or a postgresql:// URL",
         path,
-    )
-
-
-def _upstream(value: Any, path: str) -> UpstreamConfig:
-    section = _mapping(value, path, allow_none=False)
-    _known_keys(section, path, ("url", "user", "password", "token", "timeout"))
-    if "url" not in section:
-        raise ConfigError(
-            "required: the URL of ejabberd's mod_http_api, e.g. http://127.0.0.1:5280/api",
-            f"{path}.url",
-        )
-    url = _str(section["url"], f"{path}.url", "a URL")
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"expected an http:// or https:// URL, got {url!r}", f"{path}.url")
-    user = _optional(section, "user", path, _str)
-    password = _optional(section, "password", path, _str)
-    token = _optional(section, "token", path, _str)
-    if (user is None) != (password is None):
-        missing = "password" if password is None else "user"
-        raise ConfigError("user and password go together", key_path(path, missing))
-    if user is not None and "@" not in user:
-        raise ConfigError(
-            f"expected a full JID like admin@example.org, got {user!r}", f"{path}.user"
-        )
-    if user is not None and token is not None:
-        raise ConfigError("give either user and password or a token, not both", f"{path}.token")
-    return UpstreamConfig(
-        url=url,
-        user=user,
-        password=password,
-        token=token,
-        timeout=_float(section.get("timeout", 30.0), f"{path}.timeout"),
     )
 
 

@@ -30,6 +30,8 @@ __all__ = [
     "ModulesConfig",
     "RestOptions",
     "UpstreamConfig",
+    "UpstreamTls",
+    "XmppBackendConfig",
 ]
 
 DEFAULT_OAUTH_EXPIRE = 4294967
@@ -196,14 +198,51 @@ class ModulesConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class UpstreamTls:
+    """How an ``https://`` upstream's certificate is checked."""
+
+    #: a PEM file of the certificate authorities to trust instead of the system's
+    ca: str | None = None
+    #: ``False`` accepts any certificate (loudly warned about at start-up)
+    verify: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class UpstreamConfig:
     """How to reach a real ejabberd's ``/api`` (the ``ejabberd`` backend)."""
 
     url: str
+    #: the gateway's own account at the upstream, a full JID (with ``password``)
     user: str | None = None
     password: str | None = None
+    #: an OAuth token of the gateway's account (instead of ``user``/``password``)
     token: str | None = None
+    #: ``auto`` asks the upstream's ``status`` for its release
+    api_profile: str = "auto"
+    #: seconds one forwarded request may take
     timeout: float = 30.0
+    #: requests in flight to the upstream at once
+    max_connections: int = 16
+    #: requests waiting for a free slot; more are refused at once
+    max_queued: int = 256
+    tls: UpstreamTls = UpstreamTls()
+
+
+@dataclass(frozen=True, slots=True)
+class XmppBackendConfig:
+    """Options of the ``xmpp`` backend (the link itself is ``gateway.component``)."""
+
+    #: the host administered; ``None`` is the first of ``hosts``
+    host: str | None = None
+    #: seconds one XMPP request may take
+    timeout: float = 15.0
+    max_in_flight: int = 32
+    #: where ``gateway.auth: xmpp`` logs in to check a password (client endpoint string)
+    c2s: str = "tcp:host=127.0.0.1:port=5222"
+    #: STARTTLS: ``if_offered``, ``required`` or ``never``
+    c2s_tls: str = "if_offered"
+    c2s_verify: bool = True
+    c2s_ca: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,8 +306,17 @@ class GatewaySection:
 
     api_profile: str = CURRENT_PROFILE
     backend: str = "embedded"
+    #: who checks callers' passwords: ``embedded``, ``upstream`` or ``xmpp``
+    auth: str = "embedded"
+    #: command name or ``[tag:x]`` → the backend that runs it (others go to ``backend``)
+    routes: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    #: how stanzas leave: over the ``component`` link or the ``upstream``'s send_stanza
+    stanzas: str = "component"
+    #: processes serving requests; ``None`` is one per CPU
+    workers: int | None = None
     store: str = "sqlite:var/gateway.sqlite3"
     upstream: UpstreamConfig | None = None
+    xmpp: XmppBackendConfig | None = None
     component: ComponentConfig | None = None
     ctl_socket: str = "var/gatewayctl.sock"
     limits: LimitsConfig = LimitsConfig()
@@ -280,6 +328,8 @@ class GatewaySection:
     password_digests: tuple[str, ...] = ()
     #: how the daemon writes its log: ``text`` lines, or ``json`` (one object per line)
     log_format: str = "text"
+    #: a line per HTTP request in the log (written in batches)
+    access_log: bool = True
 
 
 @dataclass(frozen=True, slots=True)

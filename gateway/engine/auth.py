@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from gateway.backends.interfaces import Backend
+from gateway.backends.interfaces import Accounts
 from gateway.engine.bruteforce import FailureLimiter
 from gateway.engine.credential_cache import CredentialCache
 from gateway.engine.credentials import (
@@ -50,7 +50,7 @@ class Authenticator:
     """Checks passwords and tokens against the backend.
 
     Args:
-        backend: holds the accounts and tokens.
+        backend: holds the accounts and tokens (a backend, or the accounts part of one).
         clock: the current time, for token expiry.
         limiter: counts failures and bans addresses; ``None`` for no limit.
         max_password_bytes: longer passwords are refused unread
@@ -60,7 +60,7 @@ class Authenticator:
 
     def __init__(
         self,
-        backend: Backend,
+        backend: Accounts,
         clock: Callable[[], float] = time.time,
         limiter: FailureLimiter | None = None,
         max_password_bytes: int = DEFAULT_MAX_PASSWORD_BYTES,

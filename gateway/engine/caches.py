@@ -3,11 +3,13 @@
 Whatever part of the gateway keeps a cache registers a callable that empties
 it (``service.py`` does so for the parts it builds), so ``clear_cache`` clears
 exactly what exists and can say what that was, instead of answering ok for
-nothing.
+nothing.  A clear may answer with an awaitable (a write to a store shared by
+other processes); :meth:`CacheRegistry.clear_all_waiting` waits for it.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 
 __all__ = ["CacheRegistry"]
@@ -44,6 +46,24 @@ class CacheRegistry:
         for name, clear in self._clears.items():
             try:
                 clear()
+            except Exception as e:
+                failed.append((name, e))
+            else:
+                cleared.append(name)
+        return cleared, failed
+
+    async def clear_all_waiting(self) -> tuple[list[str], list[tuple[str, Exception]]]:
+        """:meth:`clear_all`, also waiting for each clear that answers with an awaitable.
+
+        A cache counts as cleared only once its awaitable has succeeded.
+        """
+        cleared: list[str] = []
+        failed: list[tuple[str, Exception]] = []
+        for name, clear in self._clears.items():
+            try:
+                outcome = clear()
+                if inspect.isawaitable(outcome):
+                    await outcome
             except Exception as e:
                 failed.append((name, e))
             else:

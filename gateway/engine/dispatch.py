@@ -12,15 +12,15 @@ caller's dialect expects (see :mod:`gateway.engine.steps`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypeGuard, TypeVar
 
 from twisted.internet.defer import CancelledError, Deferred, ensureDeferred
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from gateway.backends.interfaces import Executor
+from gateway.backends.interfaces import Executor, NativeExecutor
 from gateway.engine.auth import Authenticator
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.coercion import coerce_args
@@ -294,7 +294,17 @@ class Engine:
     async def _execute(
         self, definition: CommandDefinition, args: dict[str, Any], caller: Caller
     ) -> Any:
-        """Run typed ``args`` of ``definition`` through its adapter; the old-shaped value."""
+        """Run typed ``args`` of ``definition`` through its adapter; the old-shaped value.
+
+        An executor that runs the command natively in the caller's profile
+        (a forwarder to a server of that release) gets the caller's own
+        definition and arguments instead, untranslated.
+        """
+        native = self._native(definition.name)
+        if native is not None:
+            return await self._guarded(
+                definition, native.execute_definition(definition, args, caller)
+            )
         newest = with_policy_args(self.canonical.newest(definition.name))
         adapter = self.adapters.adapter_for(self.catalogue.profile, definition, newest)
         if adapter is None:
@@ -307,8 +317,12 @@ class Engine:
             # adapters may run other canonical commands than the one called
             return await self._executor(name).execute(name, canonical, caller)
 
+        return await self._guarded(definition, adapter.apply(definition.name, args, execute))
+
+    async def _guarded(self, definition: CommandDefinition, running: Awaitable[Any]) -> Any:
+        """``running``'s value; an unexpected exception is logged and answered internal_error."""
         try:
-            return await adapter.apply(definition.name, args, execute)
+            return await running
         except (CommandError, CancelledError):
             # a cancelled call (the client went away) is not a command failure
             raise
@@ -316,12 +330,44 @@ class Engine:
             log.failure("command {command} failed unexpectedly", command=definition.name)
             raise InternalError() from None
 
+    def _native(self, name: str) -> NativeExecutor | None:
+        """The executor that runs ``name`` in this engine's own profile unchanged, if one does."""
+        executor = self.gateway if self.gateway.supports(name) else self.backend
+        if (
+            _is_native(executor)
+            and executor.supports(name)
+            and executor.native_profile(name) == self.catalogue.profile
+        ):
+            return executor
+        return None
+
     def _executor(self, name: str) -> Executor:
         """Who runs canonical command ``name``; :class:`NotSupported` when nobody can."""
         executor = self.gateway if self.gateway.supports(name) else self.backend
         if not executor.supports(name):
+            # a backend that knows why (routes, the xmpp backend's discovery) says so itself
+            explain = getattr(executor, "not_supported", None)
+            if explain is not None:
+                raise explain(name)
             raise NotSupported(name, executor.name, self.alternative)
         return executor
+
+
+#: executor type -> whether it is a NativeExecutor (checked once per type)
+_NATIVE_TYPES: dict[type, bool] = {}
+
+
+def _is_native(executor: Executor) -> TypeGuard[NativeExecutor]:
+    """``isinstance(executor, NativeExecutor)``, remembered per type.
+
+    isinstance against a runtime-checkable Protocol inspects every member on
+    each call, which cost a few per cent of a cheap request.
+    """
+    kind = type(executor)
+    known = _NATIVE_TYPES.get(kind)
+    if known is None:
+        known = _NATIVE_TYPES[kind] = isinstance(executor, NativeExecutor)
+    return known
 
 
 @dataclass

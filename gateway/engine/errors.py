@@ -28,6 +28,7 @@ __all__ = [
     "CommandFailed",
     "DuplicateArgument",
     "ErrorMapping",
+    "GatewayTimeout",
     "Forbidden",
     "InternalCommand",
     "InternalError",
@@ -77,6 +78,7 @@ ERROR_TABLE: dict[str, ErrorMapping] = {
     "typed_error": ErrorMapping(-118, 500, 0, 1),
     "not_supported": ErrorMapping(-118, 501, 50, 1),
     "unavailable": ErrorMapping(-118, 503, 51, 1),
+    "gateway_timeout": ErrorMapping(-118, 504, 54, 1),
     "too_many_failures": ErrorMapping(-118, 429, 29, 1),
     "path_refused": ErrorMapping(-118, 400, None, 1),
     "internal_error": ErrorMapping(-118, 500, None, 1),
@@ -367,6 +369,16 @@ class Unavailable(CommandError):
     """A resource the command needs is down or full (upstream, XMPP link, queue)."""
 
     code = "unavailable"
+
+
+class GatewayTimeout(Unavailable):
+    """A backend the command was sent to did not answer in time.
+
+    The command may or may not have run there; the message says which
+    backend and how long the gateway waited.
+    """
+
+    code = "gateway_timeout"
 
 
 class TooManyFailures(CommandError):

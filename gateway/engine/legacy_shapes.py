@@ -55,13 +55,16 @@ _AFTER_VCARD = (("vcard_xupdate", "undefined"), ("captcha_whitelist", "{0,nil}")
 
 def _room_options_result(value: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
+    # a real 24.12 upstream lists these two itself; only a store that lacks them gets 23.01's
+    present = {name for name, _ in value}
+    missing = [pair for pair in _AFTER_VCARD if pair[0] not in present]
     for name, option in value:
         if name == "allowpm":
             out.append((PRIVATE_MESSAGES, "false" if option == "none" else "true"))
             continue
         out.append((name, option))
         if name == "vcard":
-            out.extend(_AFTER_VCARD)
+            out.extend(missing)
     return out
 
 

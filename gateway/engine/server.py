@@ -119,7 +119,7 @@ class ServerCommands:
             log.info("gc: a full collection found {count} unreachable objects", count=found)
             return True
         if command == "clear_cache":
-            return self._clear_cache()
+            return await self._clear_cache()
         if command == "reload_config" and self._reload is not None:
             self._reload()
             return True
@@ -140,8 +140,8 @@ class ServerCommands:
         value: int = await self._backend.execute("stats", args, caller)
         return value
 
-    def _clear_cache(self) -> bool:
-        cleared, failed = self._caches.clear_all()
+    async def _clear_cache(self) -> bool:
+        cleared, failed = await self._caches.clear_all_waiting()
         for name, error in failed:
             log.error("clear_cache: could not clear {name}: {error}", name=name, error=error)
         if cleared:

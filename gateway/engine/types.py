@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-__all__ = ["Param", "Type", "parse_param", "parse_type"]
+__all__ = ["Param", "Type", "is_pair_object", "parse_param", "parse_type"]
 
 Kind = Literal["integer", "string", "binary", "atom", "rescode", "restuple", "any", "list", "tuple"]
 SCALARS: frozenset[str] = frozenset(
@@ -90,3 +90,13 @@ def parse_param(raw: Any) -> Param:
     """Build a :class:`Param` from a ``[name, type]`` pair."""
     name, type_ = raw
     return Param(str(name), parse_type(type_))
+
+
+def is_pair_object(element: Type) -> bool:
+    """JSON writes a list of these as one object: ``{tuple,[{_,atom},_]}`` or name/value."""
+    if element.kind != "tuple" or len(element.fields) != 2:
+        return False
+    first, second = element.fields
+    if first.type.kind == "atom":
+        return True
+    return first.name == "name" and first.type.kind == "string" and second.name == "value"

@@ -21,6 +21,10 @@ identical repeated ``Content-Length`` values are accepted
 Bodies are left to the resources (no form parsing into ``request.args``,
 which would decode a large url-encoded body on the event loop).
 
+The access log is optional and written in batches
+(:mod:`gateway.frontends.access_log`), not line by line through the logging
+chain as twisted.web does.
+
 On shutdown the site drains: idle connections are closed at once, requests
 being received or answered finish (their answers say ``Connection: close``)
 and then their connections close.
@@ -38,6 +42,7 @@ from twisted.python.failure import Failure
 from twisted.web.resource import IResource
 from twisted.web.server import Site
 
+from gateway.frontends.access_log import AccessLog
 from gateway.frontends.connections import Admission, abort_connection
 from gateway.frontends.http_framing import LenientHeadChannel
 
@@ -167,6 +172,8 @@ class GuardedSite(Site):
         receive_timeout: seconds a request may take to arrive.
         idle_timeout: seconds a connection may stay silent between requests.
         max_connections: connections open at once.
+        access_log: whether to log a line per request (in batches, see
+            :class:`~gateway.frontends.access_log.AccessLog`).
     """
 
     def __init__(
@@ -178,6 +185,7 @@ class GuardedSite(Site):
         receive_timeout: float,
         idle_timeout: float,
         max_connections: int,
+        access_log: bool = True,
     ) -> None:
         if receive_timeout <= 0 or idle_timeout <= 0:
             raise ValueError("receive_timeout and idle_timeout must be positive")
@@ -188,6 +196,17 @@ class GuardedSite(Site):
         )
         self.receive_timeout = receive_timeout
         self.admission: Admission[GuardedChannel] = Admission(name, max_connections, reactor)
+        self.access_log = AccessLog(reactor) if access_log else None
+
+    def log(self, request: Any) -> None:
+        # replaces twisted.web's line-by-line write through the logging chain
+        if self.access_log is not None:
+            self.access_log.add(self._logFormatter(self._logDateTime, request))
+
+    def stopFactory(self) -> None:
+        if self.access_log is not None:
+            self.access_log.flush()
+        super().stopFactory()
 
     def buildProtocol(self, addr: IAddress | None) -> Any:
         if not self.admission.admit():

@@ -46,7 +46,7 @@ from gateway.xmpp.iq_tracker import IqTracker
 from gateway.xmpp.pump import OutboundPump
 from gateway.xmpp.session import ComponentSession, Stream
 from gateway.xmpp.status import NOT_CONFIGURED, LinkState, health_check, plural, status_lines
-from gateway.xmpp.wire import OutgoingIq, Postable, prepare_iq, prepare_outbound
+from gateway.xmpp.wire import OutgoingIq, Postable, prepare_iq, prepare_outbound, stanza_cost
 
 __all__ = ["NOT_CONFIGURED", "ComponentLink", "LinkState", "health_check", "server_domain_of"]
 
@@ -141,6 +141,8 @@ class ComponentLink(MultiService):
             down=self._stream_down,
         )
         self._session.setServiceParent(self)
+        self._up_listeners: list[Callable[[], None]] = []
+        self._message_listeners: list[Callable[[str], None]] = []
 
     # -- the public face ---------------------------------------------------------------------
 
@@ -176,7 +178,7 @@ class ComponentLink(MultiService):
         stanza already being prepared or stored.
         """
         prepared: Deferred[str] = self._offload(
-            _cost(stanza, size),
+            stanza_cost(stanza, size),
             prepare_outbound,
             stanza,
             self.jid,
@@ -199,7 +201,7 @@ class ComponentLink(MultiService):
         forgets the IQ.  ``stanza`` and ``size`` are as for :meth:`submit`.
         """
         prepared: Deferred[OutgoingIq] = self._offload(
-            _cost(stanza, size),
+            stanza_cost(stanza, size),
             prepare_iq,
             stanza,
             self.jid,
@@ -212,6 +214,24 @@ class ComponentLink(MultiService):
         return prepared.addCallback(
             lambda outgoing: self._iqs.send(self._session.current, outgoing, timeout)
         )
+
+    def on_up(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` each time a stream is authenticated (the first and every reconnect).
+
+        The XMPP backend reruns its discovery from here.
+        """
+        self._up_listeners.append(callback)
+
+    def on_message(self, callback: Callable[[str], None]) -> None:
+        """Hand ``callback`` each ``<message/>`` the server sends that is not an error, as text.
+
+        XEP-0356 privileges are announced this way right after the handshake.
+        """
+        self._message_listeners.append(callback)
+
+    def wake(self, count: int = 0) -> None:
+        """Another process (a worker) stored ``count`` stanzas in the shared queue: send them."""
+        self._pump.stored_elsewhere(count)
 
     def startService(self) -> None:  # noqa: N802 - Twisted's name
         self._pump.start()
@@ -227,6 +247,16 @@ class ComponentLink(MultiService):
             queued=plural(self._pump.queued, "stanza"),
         )
         self._pump.stream_up(stream)
+        stream.xs.addObserver("/message", self._inbound_message)
+        for callback in list(self._up_listeners):
+            _notify(callback)
+
+    def _inbound_message(self, message: domish.Element) -> None:
+        if message.getAttribute("type") == "error" or not self._message_listeners:
+            return
+        text = message.toXml()
+        for callback in list(self._message_listeners):
+            _notify(callback, text)
 
     def _stream_down(self, stream: Stream) -> None:
         self._iqs.stream_down(stream)
@@ -236,13 +266,12 @@ class ComponentLink(MultiService):
         return self._pump.answer(iq) or self._iqs.answer(iq)
 
 
-def _cost(stanza: Postable, size: int | None) -> int:
-    """How large a stanza is, in bytes, for deciding whether to prepare it off the loop."""
-    if size is not None:
-        return size
-    if isinstance(stanza, str | bytes):
-        return len(stanza)
-    return 0  # an element built in-process is small
+def _notify(callback: Callable[..., None], *args: Any) -> None:
+    """Run a listener; one that fails is logged and does not disturb the link."""
+    try:
+        callback(*args)
+    except Exception:
+        log.failure("XMPP component: a link listener failed")
 
 
 def _detached(work: Deferred[None]) -> Deferred[None]:

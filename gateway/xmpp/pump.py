@@ -100,9 +100,9 @@ class OutboundPump:
         self.accepted = 0
         self._confirmed_upto = 0
         self._flow: _Flow | None = None
-        # one append at a time: ids must be committed in the order the pump
-        # reads them, or a later id could be sent before an earlier one
-        self._append_lock = DeferredLock()
+        # No lock around appends: the queue commits them in the order they are made
+        # (OutboundQueue.append), so ids are committed in the order the pump reads
+        # them, and appends in flight together can share one commit.
         #: a poison stanza is being looked for; a new stream's pump waits for it
         self._purge_lock = DeferredLock()
 
@@ -118,7 +118,6 @@ class OutboundPump:
         Raises:
             Unavailable: the queue is full or cannot store.
         """
-        await self._append_lock.acquire()
         try:
             await self._queue.append(text, self._max_queued)
         except QueueFull:
@@ -128,10 +127,14 @@ class OutboundPump:
         except Exception:
             log.failure("XMPP component {jid}: the outbound queue cannot store", jid=self._jid)
             raise Unavailable("the XMPP outbound queue cannot store the stanza") from None
-        finally:
-            self._append_lock.release()
         self.queued += 1
         self.accepted += 1
+        self._kick()
+
+    def stored_elsewhere(self, count: int) -> None:
+        """Another process stored ``count`` stanzas in the queue (0: maybe): write them now."""
+        self.queued += count
+        self.accepted += count
         self._kick()
 
     # -- streams -----------------------------------------------------------------------------

@@ -45,6 +45,7 @@ __all__ = [
     "prepare_iq",
     "prepare_outbound",
     "restamp",
+    "stanza_cost",
     "stream_text",
 ]
 
@@ -78,6 +79,19 @@ def as_stanza(
     if isinstance(stanza, etree._Element):
         return check_stanza(stanza)
     return check_stanza(parse_xml(stanza, max_bytes=max_bytes, max_depth=max_depth))
+
+
+def stanza_cost(stanza: Postable, size: int | None) -> int:
+    """How large a stanza is, in bytes, for deciding whether to prepare it off the loop.
+
+    ``size`` when the caller measured it (a posted body); text is measured; an
+    element built in-process is small.
+    """
+    if size is not None:
+        return size
+    if isinstance(stanza, str | bytes):
+        return len(stanza)
+    return 0
 
 
 def prepare_outbound(

@@ -28,18 +28,29 @@ def test_loads_without_warnings(path: Path) -> None:
     assert config.ignored_modules == ()
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.name)
-def test_examples_run_today(path: Path) -> None:
-    """The examples use what exists: the embedded backend, a component link, absolute paths.
-
-    They say which backend is not available yet.
-    """
+def test_prosody_example_administers_prosody() -> None:
+    """The Prosody example runs the xmpp backend over a component link, checks passwords by
+    logging in to Prosody, and uses absolute paths."""
+    path = REPO / "conf" / "examples" / "in-front-of-prosody.yml"
     config = load_config(str(path))
-    assert config.gateway.backend == "embedded"
+    assert (config.gateway.backend, config.gateway.auth) == ("xmpp", "xmpp")
+    assert config.gateway.workers == 1  # the backend needs the link in its process
     assert config.gateway.component is not None
+    assert config.gateway.xmpp is not None and config.gateway.xmpp.host == config.hosts[0]
     for place in (config.gateway.ctl_socket, config.gateway.files_dir):
         assert place.startswith("/"), place
-    assert "NOT AVAILABLE YET" in path.read_text()
+
+
+def test_ejabberd_example_forwards_to_ejabberd() -> None:
+    """The ejabberd example runs the ejabberd backend, checks passwords there, keeps OAuth
+    local, and uses absolute paths."""
+    config = load_config(str(REPO / "conf" / "examples" / "in-front-of-ejabberd.yml"))
+    assert config.gateway.backend == "ejabberd"
+    assert config.gateway.auth == "upstream"
+    assert dict(config.gateway.routes) == {"[tag:oauth]": "embedded"}
+    assert config.gateway.upstream is not None
+    for place in (config.gateway.ctl_socket, config.gateway.files_dir):
+        assert place.startswith("/"), place
 
 
 def _commented_block(path: Path, heading: str) -> str:
@@ -58,17 +69,24 @@ def _commented_block(path: Path, heading: str) -> str:
 
 
 def test_ejabberd_snippet_matches() -> None:
-    """The ejabberd.yml part is YAML whose service host, port and extauth fit the example."""
+    """The ejabberd.yml part is YAML whose /api listener is the example's upstream URL and
+    whose api_permissions let the example's upstream account run everything over /api."""
     path = REPO / "conf" / "examples" / "in-front-of-ejabberd.yml"
     config = load_config(str(path))
-    assert config.gateway.component is not None
+    upstream = config.gateway.upstream
+    assert upstream is not None
     snippet = yaml.safe_load(_commented_block(path, "The matching part of ejabberd.yml"))
-    assert snippet["hosts"] == list(config.hosts)
-    (service,) = [entry for entry in snippet["listen"] if entry["module"] == "ejabberd_service"]
-    assert service["port"] == config.gateway.component.port
-    assert list(service["hosts"]) == [config.gateway.component.jid]
-    assert snippet["auth_method"] == "external"
-    assert snippet["extauth_program"].endswith("--config /etc/xmpp-gateway/gateway.yml")
+    (listener,) = [entry for entry in snippet["listen"] if entry["module"] == "ejabberd_http"]
+    assert upstream.url == f"http://{listener['ip']}:{listener['port']}/api"
+    assert listener["request_handlers"]["/api"] == "mod_http_api"
+    (rule,) = snippet["api_permissions"].values()
+    assert rule["from"] == "mod_http_api" and rule["what"] == "*"
+    acls = [entry["acl"] for entry in rule["who"]["access"]["allow"]]
+    assert sorted(acls) == ["api_gateway", "loopback"]
+    assert snippet["acl"]["api_gateway"]["user"] == [upstream.user]
+    account = re.search(r"ejabberdctl register (\S+) (\S+) '([^']+)'", path.read_text())
+    assert account is not None
+    assert f"{account[1]}@{account[2]}" == upstream.user and account[3] == upstream.password
 
 
 def test_prosody_snippet_matches() -> None:
@@ -80,3 +98,8 @@ def test_prosody_snippet_matches() -> None:
     assert f"component_ports = {{ {config.gateway.component.port} }}" in snippet
     assert re.search(rf'^Component "{re.escape(config.gateway.component.jid)}"$', snippet, re.M)
     assert f'VirtualHost "{config.hosts[0]}"' in snippet
+    # the component is an admin and holds the XEP-0356 privileges, on both sections
+    domain = config.gateway.component.jid
+    assert f'admins = {{ "{domain}" }}' in snippet
+    assert f'["{domain}"] = {{ roster = "both"; message = "outgoing" }};' in snippet
+    assert snippet.count('modules_enabled = { "privilege" }') == 2

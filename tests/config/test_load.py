@@ -611,8 +611,16 @@ def test_store_locations(store: str) -> None:
 @pytest.mark.parametrize(
     ("gateway", "path", "message"),
     [
-        ("{backend: ejabberd}", "gateway.upstream", "required when backend is 'ejabberd'"),
-        ("{upstream: {url: 'http://h/api'}}", "gateway.upstream", "only used when backend"),
+        (
+            "{backend: ejabberd}",
+            "gateway.upstream",
+            "required: the ejabberd backend is used (backend: ejabberd, auth: upstream)",
+        ),
+        (
+            "{upstream: {url: 'http://h/api'}}",
+            "gateway.upstream",
+            "only used when the ejabberd backend is",
+        ),
         ("{backend: remote}", "gateway.backend", "expected one of embedded, ejabberd"),
         ("{store: 'mysql://h/db'}", "gateway.store", "unsupported store"),
         ("{store: 'sqlite:'}", "gateway.store", "unsupported store"),

@@ -268,3 +268,21 @@ def test_delete_old_users_other_texts_stay(answer: ResTuple) -> None:
     """A text that is not the canonical list of JIDs is passed on unchanged."""
     value, _ = _call("delete_old_users", {"days": 1}, {"delete_old_users": answer})
     assert value == answer
+
+
+def test_room_options_from_an_upstream_that_lists_them_are_not_doubled() -> None:
+    """A real 24.12 upstream lists vcard_xupdate and captcha_whitelist itself: each shows once."""
+    canonical = _canonical_options("anyone")
+    at = next(i for i, (name, _) in enumerate(canonical) if name == "vcard") + 1
+    listed = [
+        *canonical[:at],
+        ("vcard_xupdate", '<<"abc">>'),
+        ("captcha_whitelist", "{0,nil}"),
+        *canonical[at:],
+    ]
+    value, _ = _call(
+        "get_room_options", {"name": "lobby", "service": MUC}, {"get_room_options": listed}
+    )
+    names = [name for name, _ in value]
+    assert names.count("vcard_xupdate") == 1 and names.count("captcha_whitelist") == 1
+    assert ("vcard_xupdate", '<<"abc">>') in value

@@ -639,8 +639,9 @@ class ProsodyServer(XmppServer):
 
     ``authentication`` names the auth provider (``internal_hashed`` by default,
     ``internal_plain`` also works).  ``modules`` are loaded in addition to the minimal set;
-    ``settings`` are extra global options, ``vhost_settings`` extra options of the virtual host
-    (both written as Lua values); ``plugin_paths`` adds module directories.
+    ``settings`` are extra global options, ``vhost_settings`` extra options of the virtual host,
+    ``component_settings`` extra options of the component's section (all written as Lua
+    values); ``plugin_paths`` adds module directories.
     """
 
     product = "Prosody"
@@ -654,6 +655,7 @@ class ProsodyServer(XmppServer):
         modules: Sequence[str] = (),
         settings: Mapping[str, Any] | None = None,
         vhost_settings: Mapping[str, Any] | None = None,
+        component_settings: Mapping[str, Any] | None = None,
         plugin_paths: Sequence[Path] = (),
         **options: Any,
     ) -> None:
@@ -665,6 +667,7 @@ class ProsodyServer(XmppServer):
         self.modules = [*self.base_modules, *modules]
         self._settings = dict(settings or {})
         self._vhost_settings = dict(vhost_settings or {})
+        self._component_settings = dict(component_settings or {})
         self._plugin_paths = [str(path) for path in plugin_paths]
 
     @property
@@ -712,6 +715,9 @@ class ProsodyServer(XmppServer):
         if self.component is not None:
             lines.append(f"Component {_lua(self.component.domain)}")
             lines.append(f"    component_secret = {_lua(self.component.secret)}")
+            lines += [
+                f"    {key} = {_lua(value)}" for key, value in self._component_settings.items()
+            ]
         return "\n".join(lines) + "\n"
 
     def _prepare(self) -> None:

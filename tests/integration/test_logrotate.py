@@ -37,7 +37,8 @@ def test_logrotate_and_sigusr1(tmp_path: Path) -> None:
     try:
         daemon.wait_for_http(process, http)
         daemon.post_json(http, "status")
-        assert "POST /api/status" in log.read_text()
+        # access lines are written in batches, within about a second
+        assert _wait_for(lambda: "POST /api/status" in log.read_text())
         rotated = subprocess.run(
             [
                 "logrotate",

@@ -8,6 +8,7 @@ of 3, so that one test sees calls, failures, a ban and the log.
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 import xmlrpc.client
@@ -127,6 +128,10 @@ def test_log_is_json_lines(gateway: Daemon, tmp_path: Path) -> None:
     """With ``log_format: json`` every line the daemon writes is one JSON object with a time,
     a level and a message; start-up and the access log are among them."""
     post_json(gateway.http_port, "status")
+    # the access log is written in batches, up to a second after the request
+    deadline = time.monotonic() + 10
+    while "POST /api/status" not in output(gateway.process) and time.monotonic() < deadline:
+        time.sleep(0.05)
     lines = [line for line in output(gateway.process).splitlines() if line.strip()]
     assert lines
     records = []

@@ -361,6 +361,24 @@ class Receiver:
             raise RuntimeError("the Receiver is not started")
         asyncio.run_coroutine_threadsafe(send(), self._loop).result(self.timeout)
 
+    def join_room(self, room: str, nick: str) -> None:
+        """Send the XEP-0045 join presence for ``room`` (a bare room JID) as ``nick``.
+
+        The server's answer is not awaited: poll the room (e.g. its occupants) instead.
+        """
+
+        async def send() -> None:
+            client = self._client
+            if client is None or not self._online:
+                raise ConnectionError(f"{self.jid} is not online")
+            presence = client.make_presence(pto=f"{room}/{nick}")
+            ET.SubElement(presence.xml, "{http://jabber.org/protocol/muc}x")
+            presence.send()
+
+        if self._loop is None:
+            raise RuntimeError("the Receiver is not started")
+        asyncio.run_coroutine_threadsafe(send(), self._loop).result(self.timeout)
+
     # -- the client thread ---------------------------------------------------------------
 
     def _thread_main(self) -> None:

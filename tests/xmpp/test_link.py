@@ -615,6 +615,59 @@ class InboundTests(LinkTestCase):
         self.assertEqual(link.state().bounced, 2)
 
 
+class ListenerTests(LinkTestCase):
+    """on_up and on_message: what the xmpp backend learns from the link."""
+
+    def test_on_up_after_each_handshake(self) -> None:
+        """on_up listeners run once per authenticated stream, reconnects included."""
+        link = self.make_link()
+        ups: list[bool] = []
+        link.on_up(lambda: ups.append(link.state().connected))
+        connection, _ = self.server.connect()
+        self.assertEqual(ups, [True])
+        connection.drop()
+        self.reactor.advance(60)
+        self.server.connect()
+        self.assertEqual(ups, [True, True])
+
+    def test_on_message_gets_server_messages(self) -> None:
+        """Non-error messages reach on_message as text; errors stay bounces."""
+        link = self.make_link()
+        got: list[str] = []
+        link.on_message(got.append)
+        connection, _ = self.server.connect()
+        connection.feed(
+            f"<message from='localhost' to='{COMPONENT}'>"
+            "<privilege xmlns='urn:xmpp:privilege:2'><perm access='roster' type='both'/>"
+            "</privilege></message>"
+        )
+        connection.feed(
+            f"<message type='error' from='localhost' to='{COMPONENT}'>"
+            "<error type='cancel'><service-unavailable "
+            "xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></message>"
+        )
+        [text] = got
+        root = etree.fromstring(text)
+        self.assertEqual(root.get("from"), "localhost")
+        self.assertEqual(root[0].tag, "{urn:xmpp:privilege:2}privilege")
+        self.assertEqual(link.state().bounced, 1)
+
+    def test_failing_listener_does_not_break_the_link(self) -> None:
+        """A listener that raises is logged; later listeners and the link carry on."""
+        link = self.make_link()
+        calls: list[str] = []
+
+        def broken() -> None:
+            raise RuntimeError("boom")
+
+        link.on_up(broken)
+        link.on_up(lambda: calls.append("second"))
+        self.server.connect()
+        self.assertEqual(calls, ["second"])
+        self.assertTrue(link.state().connected)
+        self.assertEqual(len(self.flushLoggedErrors(RuntimeError)), 1)
+
+
 def stream_error(condition: str, text: str = "") -> str:
     """A server's stream error element with ``condition`` (and a text)."""
     ns = "urn:ietf:params:xml:ns:xmpp-streams"

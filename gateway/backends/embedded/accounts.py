@@ -179,6 +179,8 @@ def _forget(tx: Tx, accounts: Sequence[tuple[str, str]]) -> int:
     tx.executemany("DELETE FROM muc_subscribers WHERE jid = ?", jids)
     tx.executemany("DELETE FROM muc_nicks WHERE jid = ?", jids)
     tx.executemany("DELETE FROM srg_members WHERE member = ?", jids)
+    # tokens name their owner without a foreign key (they may belong to accounts elsewhere)
+    tx.executemany("DELETE FROM oauth_tokens WHERE username = ? AND host = ?", accounts)
     return sum(
         tx.execute("DELETE FROM accounts WHERE username = ? AND host = ?", account)
         for account in accounts
@@ -193,7 +195,7 @@ async def user_exists(ctx: Context, user: str, host: str) -> bool:
     prepared_user, prepared_host = prep_user(user), prep_host(host)
     if prepared_user is None or prepared_host not in ctx.hosts:
         return False
-    return await ctx.store.read(lambda tx: account_exists(tx, prepared_user, prepared_host))
+    return await ctx.store.read_short(lambda tx: account_exists(tx, prepared_user, prepared_host))
 
 
 async def check_password(ctx: Context, user: str, host: str, password: str) -> bool:
@@ -241,7 +243,7 @@ async def credential_stamp(ctx: Context, user: str, host: str) -> bytes | None:
     prepared_user, prepared_host = prep_user(user), prep_host(host)
     if prepared_user is None or prepared_host not in ctx.hosts:
         return None
-    return await ctx.store.read(
+    return await ctx.store.read_short(
         lambda tx: _stamp(tx.one(_CREDENTIALS, (prepared_host, prepared_user)))
     )
 

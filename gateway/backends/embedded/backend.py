@@ -12,7 +12,8 @@ only for legacy clients, see :mod:`gateway.backends.embedded.passwords`.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
 from twisted.internet.defer import Deferred, ensureDeferred
@@ -198,6 +199,14 @@ class EmbeddedBackend:
     def remove_user(self, user: str, host: str, password: str | None = None) -> Deferred[bool]:
         """Delete an account, checking ``password`` when given (extauth ``removeuser(3)``)."""
         return ensureDeferred(accounts.remove_account(self.ctx, user, host, password))
+
+    def use_accounts_elsewhere(self, exists: Callable[[str, str], Awaitable[bool]]) -> None:
+        """Issue OAuth tokens for accounts that ``exists`` finds instead of the store's.
+
+        For ``gateway.auth: upstream`` and ``xmpp``, where callers log in with
+        accounts of the upstream ejabberd or the XMPP server.
+        """
+        self.ctx = replace(self.ctx, accounts_elsewhere=exists)
 
     def issue_token(
         self, user: str, host: str, scopes: list[str], ttl: int | None = None

@@ -154,6 +154,9 @@ class Context:
     max_password_bytes: int = DEFAULT_MAX_PASSWORD_BYTES
     #: the node name ejabberd's texts quote (``register``'s failures), as ``status`` shows it
     node: str = field(default_factory=node_name)
+    #: whether an account exists where the accounts live, when that is not this store
+    #: (``gateway.auth: upstream`` or ``xmpp``): OAuth tokens are issued for those accounts
+    accounts_elsewhere: Callable[[str, str], Awaitable[bool]] | None = None
 
     def now(self) -> float:
         """The injected clock's POSIX time."""
@@ -202,7 +205,9 @@ class Context:
         prepared_user = prep_user(user)
         if prepared_user is None:
             raise unknown_user()
-        exists = await self.store.read(lambda tx: account_exists(tx, prepared_user, prepared_host))
+        exists = await self.store.read_short(
+            lambda tx: account_exists(tx, prepared_user, prepared_host)
+        )
         if not exists:
             raise unknown_user()
         return prepared_user, prepared_host

@@ -74,6 +74,8 @@ async def issue_token(
 ) -> tuple[str, list[str], int]:
     """A new token for an existing ``user@host``: ``(token, scopes, lifetime)``.
 
+    The account must exist in the store, or where ``ctx.accounts_elsewhere`` looks.
+
     ``ttl`` defaults to the configured ``oauth_expire``.
 
     Raises:
@@ -92,11 +94,14 @@ async def issue_token(
     for scope in granted:
         if scope not in ctx.scopes:
             raise CommandFailed(f"badscope: '{scope}' is not a known scope")
+    elsewhere = ctx.accounts_elsewhere
+    if elsewhere is not None and not await elsewhere(prepared_user, prepared_host):
+        raise unknown_user()
     token = "".join(secrets.choice(_ALPHABET) for _ in range(TOKEN_LENGTH))
     now = ctx.now()
 
     def insert(tx: Tx) -> None:
-        if not account_exists(tx, prepared_user, prepared_host):
+        if elsewhere is None and not account_exists(tx, prepared_user, prepared_host):
             raise unknown_user()
         tx.execute(
             "INSERT INTO oauth_tokens (token_hash, host, username, scopes, issued_at,"

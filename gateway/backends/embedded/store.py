@@ -10,18 +10,22 @@ SQLite: one connection does every write, so writes from this process are
 serialised without lock contention; reads use a few more connections, which
 WAL mode lets run beside the writer.  ``synchronous=FULL`` by default, so an
 acknowledged write survives both a killed process and a power cut.
+:meth:`Store.read_short` runs a lookup of a few indexed rows on one more,
+read-only connection owned by the reactor thread: the hop to a pool thread
+and back costs far more than such a query.
 PostgreSQL: a small pool of psycopg2 connections; writes rely on unique keys
 and ``ON CONFLICT`` so concurrent gateways never lose or duplicate rows.
 """
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from twisted.enterprise import adbapi
-from twisted.internet.defer import Deferred, ensureDeferred
+from twisted.internet.defer import Deferred, ensureDeferred, fail, succeed
 from twisted.internet.task import deferLater
 from twisted.internet.threads import deferToThreadPool
 from twisted.logger import Logger
@@ -106,6 +110,8 @@ class Store:
         self._closed = False
         self._timer: StoreTimer | None = None
         self._clock: Callable[[], float] = time.monotonic
+        # read_short's connection, opened on first use (by the reactor thread, its only user)
+        self._inline: sqlite3.Connection | None = None
 
     def time_transactions(
         self, timer: StoreTimer, clock: Callable[[], float] = time.monotonic
@@ -122,6 +128,69 @@ class Store:
     def read(self, fn: Callable[[Tx], T]) -> Deferred[T]:
         """Run ``fn`` in a read transaction."""
         return self._timed("read", ensureDeferred(self._interact(self._reader, fn, write=False)))
+
+    def read_short(self, fn: Callable[[Tx], T]) -> Deferred[T]:
+        """Run a short ``fn`` in a read transaction, at once when the engine allows it.
+
+        For lookups of a few rows by an index (does this account exist, its
+        credential stamp): with an SQLite file ``fn`` runs on the calling (reactor)
+        thread, on a read-only connection of its own, and the Deferred has fired
+        when this returns.  WAL mode means such a read never waits for a writer;
+        should the file be locked anyway (a recovery, another process's
+        checkpoint), the read goes to the pool like :meth:`read`, as it does for
+        PostgreSQL and in-memory stores.  Never use it for a query whose cost
+        grows with the store (lists, scans): that would hold the event loop.
+        """
+        connection = self._inline_connection()
+        if connection is None:
+            return self.read(fn)
+        started = self._clock()
+        cursor = connection.cursor()
+        try:
+            cursor.execute("BEGIN")
+            try:
+                result = fn(Tx(cursor, self.dialect))
+            finally:
+                # a read changes nothing: ending it either way only releases the snapshot
+                cursor.execute("ROLLBACK")
+        except sqlite3.OperationalError as e:
+            if not self.dialect.is_retryable(e):
+                return self._report("read", started, fail())
+            return self.read(fn)
+        except Exception:
+            return self._report("read", started, fail())
+        finally:
+            cursor.close()
+        return self._report("read", started, succeed(result))
+
+    def _inline_connection(self) -> sqlite3.Connection | None:
+        """read_short's connection; ``None`` when reads must go through the pool."""
+        if self._inline is not None:
+            return self._inline
+        address = self.address
+        if self._closed or address.engine != "sqlite" or address.in_memory:
+            return None
+        # timeout=0: a locked file is answered by the pool rather than waited for here
+        connection = sqlite3.connect(
+            address.target, timeout=0, isolation_level=None, check_same_thread=False
+        )
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA query_only=ON")  # a mistaken write fails instead of landing
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA cache_size=-16384")
+        cursor.close()
+        self._inline = connection
+        return connection
+
+    def _report(self, operation: str, started: float, done: Deferred[T]) -> Deferred[T]:
+        """``done`` (already fired), after telling the timer how long the work took."""
+        timer = self._timer
+        if timer is not None:
+            try:
+                timer(operation, self._clock() - started)
+            except Exception:
+                log.failure("the store timer failed")
+        return done
 
     def write(self, fn: Callable[[Tx], T]) -> Deferred[T]:
         """Run ``fn`` in a write transaction; it commits before the Deferred fires."""
@@ -171,6 +240,9 @@ class Store:
         if self._closed:
             return
         self._closed = True
+        if self._inline is not None:
+            self._inline.close()
+            self._inline = None
         self._writer.close()
         if self._reader is not self._writer:
             self._reader.close()

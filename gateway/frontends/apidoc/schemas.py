@@ -18,8 +18,7 @@ from typing import Any
 from gateway.engine.errors import ERROR_TABLE
 from gateway.engine.model import CommandDefinition
 from gateway.engine.ranges import INT64, bounds_for
-from gateway.engine.types import Param, Type
-from gateway.frontends.jsonapi.response import is_pair_object
+from gateway.engine.types import Param, Type, is_pair_object
 
 __all__ = [
     "ERROR_STATUSES",

@@ -72,6 +72,19 @@ def _finite_float(text: str) -> float:
     return value
 
 
+# built once: json.loads with options builds a new decoder for every body
+_DECODER = json.JSONDecoder(
+    object_pairs_hook=_pairs, parse_constant=_reject_constant, parse_float=_finite_float
+)
+
+
+def _decode_text(text: str) -> Any:
+    """``json.loads(text)`` with the options above, on the one decoder."""
+    if text.startswith("\ufeff"):  # what json.loads refuses before decoding
+        raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+    return _DECODER.decode(text)
+
+
 def decode_json_body(body: bytes, profile: str) -> list[tuple[str, Any]]:
     """The arguments of a POST body.
 
@@ -81,12 +94,7 @@ def decode_json_body(body: bytes, profile: str) -> list[tuple[str, Any]]:
         return []
     legacy = profile == LEGACY_PROFILE
     try:
-        decoded = json.loads(
-            body.decode("utf-8"),
-            object_pairs_hook=_pairs,
-            parse_constant=_reject_constant,
-            parse_float=_finite_float,
-        )
+        decoded = _decode_text(body.decode("utf-8"))
         if not isinstance(decoded, _Pairs):
             if legacy:
                 return []

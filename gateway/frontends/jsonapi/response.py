@@ -35,7 +35,7 @@ from gateway.engine.errors import (
     mapping_for,
 )
 from gateway.engine.model import ResTuple, Result
-from gateway.engine.types import Type
+from gateway.engine.types import Type, is_pair_object
 from gateway.frontends.erlterm import Atom, format_w
 from gateway.frontends.typeterm import json_term, type_term
 
@@ -58,14 +58,17 @@ MISSING_COMMAND_CODE = 40
 JsonAnswer = tuple[int, Any]
 
 
+# built once: json.dumps with options builds a new encoder for every answer
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
 def dump_json(value: Any) -> bytes:
     """Compact JSON, UTF-8 written raw, ``/`` not escaped.
 
     Raises:
         UnicodeEncodeError: a string holds a lone surrogate (no UTF-8 exists).
     """
-    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return text.encode("utf-8")
+    return _ENCODER.encode(value).encode("utf-8")
 
 
 def error_object(code: int, message: str, *, legacy: bool) -> dict[str, Any]:
@@ -143,16 +146,6 @@ def _format(value: Any, type_: Type, legacy: bool) -> Any:
         return dict(pairs)
     # "any": only internal commands use it; pass the value through
     return value
-
-
-def is_pair_object(element: Type) -> bool:
-    """A list of these becomes one JSON object: ``{tuple,[{_,atom},_]}`` or name/value."""
-    if element.kind != "tuple" or len(element.fields) != 2:
-        return False
-    first, second = element.fields
-    if first.type.kind == "atom":
-        return True
-    return first.name == "name" and first.type.kind == "string" and second.name == "value"
 
 
 # -- errors --------------------------------------------------------------------

@@ -28,6 +28,8 @@ status  when
 403     ``Error: …``: ``access_commands`` do not allow the command, or
         ``api_permissions`` do not let the caller (the ``--auth`` account,
         else an anonymous caller from its address) run it
+503     ``Error: …``: a command whose backend is unreachable or refused it
+504     ``Error: …``: a command whose backend did not answer in time
 200     anything else: the command's ejabberdctl text (errors included)
 ======  ==================================================================
 
@@ -234,7 +236,9 @@ class RestResource(AsyncResource[HttpAnswer]):
             await self._sink.submit(stanza, size=len(payload))
         except CommandError as e:
             return _sink_refusal(e)
-        self.log.info(
+        # debug: the access log already has a line for the request, and a second
+        # info line per stanza cost the busiest stanza path several per cent
+        self.log.debug(
             "mod_rest queued a {kind} to {to} from {ip}", kind=stanza.kind, to=stanza.to, ip=ip
         )
         return _text(200, OK)
@@ -320,6 +324,9 @@ def _refusal(error: CommandError, ip: IPAddress | None) -> HttpAnswer | None:
             return _too_many(error)
         status = 401 if isinstance(error, Unauthorized) else mapping_for(error).http_status
         return _text(status, f"Error: {error.message}")
+    if isinstance(error, Unavailable):
+        # nothing answered the command (a backend down or late): 503 / 504, not its text
+        return _text(mapping_for(error).http_status, f"Error: {error.message}")
     if not isinstance(error, Forbidden):
         return None
     status = mapping_for(error).http_status

@@ -19,7 +19,7 @@ become U+FFFD.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -83,19 +83,24 @@ def decode_call(body: bytes, *, max_depth: int = 64) -> MethodCall:
 
 
 def _children(element: etree._Element) -> list[etree._Element]:
-    # like ejabberd's codec, elements it does not know are skipped
-    return [c for c in element if isinstance(c.tag, str)]
+    # like ejabberd's codec, elements it does not know are skipped; lxml filters
+    # out what is not an element (comments, entity references) in C
+    return list(element.iterchildren(etree.Element))
 
 
 def _only(element: etree._Element, tag: str) -> etree._Element:
-    found = [c for c in _children(element) if c.tag == tag]
+    # exactly ``tag`` in no namespace, as ``child.tag == tag`` would match
+    found = list(element.iterchildren(tag))
     if len(found) != 1:
         raise MalformedRequest(f"<{element.tag}> needs exactly one <{tag}>")
     return found[0]
 
 
 def _text(element: etree._Element) -> str:
-    return "".join(str(piece) for piece in element.itertext())
+    # a parsed document's text is str (lxml's "smart" subclass; the stubs also allow
+    # bytes), which join takes as it is
+    pieces: Iterator[str] = element.itertext()  # type: ignore[assignment]
+    return "".join(pieces)
 
 
 def _method_call(root: etree._Element) -> MethodCall:

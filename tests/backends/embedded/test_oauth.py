@@ -119,6 +119,25 @@ class OAuthTests(Mixin):
         await self.register("bob")
         assert await self.backend.check_token(token) is None
 
+    async def test_tokens_for_accounts_kept_elsewhere(self) -> None:
+        """With accounts elsewhere (auth: upstream/xmpp) a token is issued for any account
+        that place knows, none in the store, and refused for one it does not know."""
+        asked: list[tuple[str, str]] = []
+
+        async def exists(user: str, host: str) -> bool:
+            asked.append((user, host))
+            return user == "remote"
+
+        self.backend.use_accounts_elsewhere(exists)
+        token = await self._issue(jid="Remote@localhost")
+        grant = await self.backend.check_token(token)
+        assert grant is not None and (grant.user, grant.host) == ("remote", HOST)
+        error = await self.fails(
+            "oauth_issue_token", jid="ghost@localhost", ttl=60, scopes=["sasl_auth"]
+        )
+        assert isinstance(error, CommandFailed)
+        assert asked == [("remote", HOST), ("ghost", HOST)]
+
     async def test_default_lifetime(self) -> None:
         """Tokens issued without a ttl live for the configured oauth_expire."""
         await self.register("bob")
