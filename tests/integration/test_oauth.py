@@ -223,9 +223,12 @@ def test_implicit_grant_in_chromium(browser: WebDriver, daemon: Daemon, callback
 def test_wrong_password_in_chromium(browser: WebDriver, daemon: Daemon, callback: str) -> None:
     """A wrong password keeps the browser on the form, with an error and the JID kept."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     _authorization_page(browser, daemon, callback)
     _log_in(browser, "admin@localhost", "wrong")
+    # the click returns before the answer page has loaded (the refusal takes a password check)
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "error"))
     assert browser.find_element(By.ID, "error").text == "Wrong JID or password."
     assert "/oauth/authorization_token" in browser.current_url
     assert browser.find_element(By.ID, "username").get_attribute("value") == "admin@localhost"
