@@ -83,12 +83,25 @@ def decode_call(body: bytes, *, max_depth: int = 64) -> MethodCall:
 
 
 def _children(element: etree._Element) -> list[etree._Element]:
+    count = len(element)
+    if count == 0:
+        return []
+    if count == 1:
+        child = element[0]
+        # an element's tag is a string; an entity reference's or a comment's is not
+        if isinstance(child.tag, str):
+            return [child]
     # like ejabberd's codec, elements it does not know are skipped; lxml filters
     # out what is not an element (comments, entity references) in C
     return list(element.iterchildren(etree.Element))
 
 
 def _only(element: etree._Element, tag: str) -> etree._Element:
+    # the usual case, one child and the right one, without building an iterator
+    if len(element) == 1:
+        child = element[0]
+        if child.tag == tag:
+            return child
     # exactly ``tag`` in no namespace, as ``child.tag == tag`` would match
     found = list(element.iterchildren(tag))
     if len(found) != 1:
@@ -97,6 +110,9 @@ def _only(element: etree._Element, tag: str) -> etree._Element:
 
 
 def _text(element: etree._Element) -> str:
+    if len(element) == 0:
+        # no child node at all (not even an unexpanded entity): the text is all there is
+        return element.text or ""
     # a parsed document's text is str (lxml's "smart" subclass; the stubs also allow
     # bytes), which join takes as it is
     pieces: Iterator[str] = element.itertext()  # type: ignore[assignment]
