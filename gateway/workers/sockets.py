@@ -40,6 +40,7 @@ def adopt_port(
         factory = TLSMemoryBIOFactory(endpoint._sslContextFactory, False, factory)
     if family != socket.AF_UNIX:
         adopted: IListeningPort = reactor.adoptStreamPort(fd, socket.AddressFamily(family), factory)
+        _one_accept_at_a_time(adopted)
         return adopted
     # what adoptStreamPort does for AF_UNIX, except that the socket file is left alone:
     # the supervisor made it owner-only (adopting would chmod it to 0666) and removes it
@@ -50,3 +51,20 @@ def adopt_port(
     port.startListening()
     result: IListeningPort = port
     return result
+
+
+def _one_accept_at_a_time(port: Any) -> None:
+    """Make ``port`` take one waiting connection per wake-up instead of a burst.
+
+    Every worker is woken when connections wait; Twisted's port would accept
+    as many as it can at once, so the first worker awake takes a whole burst
+    of keep-alive clients (a load generator's, a proxy's pool) and keeps
+    them while the others idle.  One at a time, the workers share them.
+    """
+    accept_burst = port.doRead
+
+    def do_read() -> Any:
+        port.numberAccepts = 1
+        return accept_burst()
+
+    port.doRead = do_read

@@ -2,16 +2,10 @@
 
 from __future__ import annotations
 
-import datetime
-import ipaddress
 import tempfile
 from pathlib import Path
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 from twisted.internet import reactor
 from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.internet.protocol import Factory
@@ -23,36 +17,7 @@ from gateway.backends.upstream.client import UpstreamClient
 from gateway.config.model import UpstreamConfig, UpstreamTls
 from gateway.engine.errors import Unavailable
 from tests.backends.upstream.helpers import CannedApi
-
-
-def _certificate(name: str) -> tuple[bytes, bytes]:
-    """A self-signed certificate for DNS ``name`` and 127.0.0.1, and its key (PEM)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(days=1))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName(name), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
+from tests.certs import self_signed_pem
 
 
 class _Counting(Site):
@@ -113,7 +78,7 @@ class LiveTests(unittest.TestCase):
         self.assertIn(f"127.0.0.1:{port}/api is unavailable", raised.exception.message)
 
     def _tls_server(self, name: str) -> tuple[int, str]:
-        cert_pem, key_pem = _certificate(name)
+        cert_pem, key_pem = self_signed_pem(name, ips=("127.0.0.1",))
         context = PrivateCertificate.loadPEM(cert_pem + key_pem).options()
         directory = tempfile.TemporaryDirectory()
         self.addCleanup(directory.cleanup)

@@ -7,18 +7,14 @@ of the xmpp backend.
 
 from __future__ import annotations
 
-import datetime
 import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
+from tests.certs import self_signed_pem
 from tests.integration.daemon import env, free_port
 from tests.integration.servers import ProsodyServer, XmppServer, missing_prosody, require
 from tests.integration.xmpp_backend.conftest import ADMIN_PASSWORD
@@ -60,31 +56,11 @@ def test_no_server_is_no_verdict(xmpp_server: XmppServer) -> None:
 
 def self_signed(directory: Path, name: str) -> Path:
     """A certificate for ``name`` (and its key) as Prosody looks for them: NAME.crt, NAME.key."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.UTC)
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(subject)
-        .issuer_name(subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
+    cert_pem, key_pem = self_signed_pem(name)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{name}.crt"
-    path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    (directory / f"{name}.key").write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
+    path.write_bytes(cert_pem)
+    (directory / f"{name}.key").write_bytes(key_pem)
     return path
 
 
