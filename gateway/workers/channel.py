@@ -32,7 +32,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 from twisted.internet import defer
 from twisted.internet.defer import Deferred
@@ -51,6 +51,7 @@ __all__ = [
     "LinkEvent",
     "LinkUpdate",
     "LongText",
+    "Queue",
     "Owner",
     "OwnerEnd",
     "Ready",
@@ -112,6 +113,18 @@ class Enqueued(amp.Command):
 
     arguments = [(b"count", amp.Integer())]
     requiresAnswer = False
+
+
+class Queue(amp.Command):
+    """Store a prepared stanza in the shared queue; answered once it is durably stored.
+
+    The supervisor does every worker's appends, so they share its commits
+    instead of taking turns at the store's write lock.
+    """
+
+    arguments = [(b"stanza", LongText())]
+    response: ClassVar[list[tuple[bytes, amp.Argument]]] = []
+    errors = {Unavailable: b"UNAVAILABLE", InternalError: b"INTERNAL"}
 
 
 class SendIq(amp.Command):
@@ -182,6 +195,10 @@ class Owner(Protocol):
         """Send an IQ over the link; fires with the answer as text."""
         ...
 
+    def queue(self, stanza: str) -> Deferred[None]:
+        """Store a stanza a worker prepared; fires once it is stored."""
+        ...
+
     def broadcast(self, action: str, argument: str, source: OwnerEnd) -> Deferred[None]:
         """Apply a change here and in every worker but ``source``."""
         ...
@@ -213,6 +230,11 @@ class OwnerEnd(amp.AMP):
         self.owner.wake(count)
         return {}
 
+    @Queue.responder
+    def queue(self, stanza: str) -> Deferred[dict[str, Any]]:
+        stored = defer.maybeDeferred(self.owner.queue, stanza)
+        return stored.addCallbacks(lambda _: {}, _queue_failure)
+
     @SendIq.responder
     def send_iq(self, stanza: str, timeout: float) -> Deferred[dict[str, Any]]:
         answer = defer.maybeDeferred(self.owner.iq, stanza, timeout)
@@ -230,6 +252,15 @@ class OwnerEnd(amp.AMP):
     def connectionLost(self, reason: Failure = connectionDone) -> None:  # noqa: N802 - Twisted's name
         super().connectionLost(reason)
         self.owner.lost(self)
+
+
+def _queue_failure(failure: Failure) -> Failure:
+    """A queueing failure as the channel carries it: unavailable, or an internal error."""
+    error = failure.value
+    if isinstance(error, Unavailable):
+        raise Unavailable(error.message)
+    log.failure("worker channel: queueing a stanza failed", failure)
+    raise InternalError()
 
 
 def _iq_failure(failure: Failure) -> Failure:

@@ -28,10 +28,10 @@ from twisted.python.failure import Failure
 
 from gateway.backends.interfaces import OutboundQueue, QueueFull
 from gateway.config.model import ComponentConfig
-from gateway.engine.errors import Unavailable
+from gateway.engine.errors import CommandError, Unavailable
 from gateway.offload import Offload, run_inline
 from gateway.stanza import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, Stanza, parse_jid
-from gateway.workers.channel import Enqueued, SendIq, WorkerEnd
+from gateway.workers.channel import Enqueued, Queue, SendIq, WorkerEnd
 from gateway.xmpp.status import LinkState, status_lines
 from gateway.xmpp.wire import Postable, prepare_outbound, stanza_cost
 
@@ -159,8 +159,16 @@ class LinkProxy(Service):
     # -- storing -------------------------------------------------------------------------------
 
     async def _store(self, text: str) -> None:
-        # ids are committed in order across processes: each append takes the
-        # store's write lock (SQLite) or the counter row's lock (PostgreSQL)
+        end = self._channel()
+        if end is not None:
+            # the supervisor appends for every worker, in its shared commits: appends
+            # from several processes would take turns at the store's write lock
+            queued: Deferred[Any] = end.callRemote(Queue, stanza=text)
+            await queued.addErrback(_not_queued)
+            return
+        # no supervisor to ask: append here. Ids are committed in order across
+        # processes: each append takes the store's write lock (SQLite) or the
+        # counter row's lock (PostgreSQL)
         limit = self.config.max_queued
         try:
             await self._queue.append(text, limit)
@@ -189,6 +197,18 @@ def _as_text(stanza: Postable) -> str:
     if isinstance(stanza, str):
         return stanza
     return str(etree.tostring(stanza, encoding="unicode"))
+
+
+def _not_queued(failure: Failure) -> Failure:
+    """Why the supervisor did not confirm a stanza; a lost channel leaves it in doubt."""
+    if failure.check(CommandError):
+        return failure
+    if failure.check(net_error.ConnectionDone, net_error.ConnectionLost):
+        raise Unavailable(
+            "the supervisor went away while queueing the stanza; it may have been queued"
+        )
+    log.failure("worker: queueing a stanza through the supervisor failed", failure)
+    raise Unavailable("the XMPP outbound queue cannot store the stanza")
 
 
 def _channel_lost(failure: Failure) -> Failure:

@@ -258,8 +258,12 @@ class LinkOwner(Service):
         if self._link is None:
             return
         self._link.wake(count)
-        if count and self._soon is None:
-            # the queue grew: the workers' /health and status hear it now, not at the next tick
+        if count:
+            self._queue_grew()
+
+    def _queue_grew(self) -> None:
+        # the workers' /health and status hear it now, not at the next tick
+        if self._soon is None:
             self._soon = self._clock.callLater(0, self._push_soon)
 
     def _push_soon(self) -> None:
@@ -270,6 +274,12 @@ class LinkOwner(Service):
         if self._link is None:
             return fail(Unavailable("no XMPP component link is configured"))
         return self._link.iq(stanza, timeout)
+
+    def queue(self, stanza: str) -> Deferred[None]:
+        if self._link is None:
+            return fail(Unavailable("no XMPP component link is configured"))
+        stored = self._link.queue_prepared(stanza)
+        return stored.addCallback(lambda _: self._queue_grew())
 
     def broadcast(self, action: str, argument: str, source: OwnerEnd) -> Deferred[None]:
         """Apply a worker's change here, then in every other worker; fires when all did."""

@@ -229,6 +229,14 @@ class ComponentLink(MultiService):
         """
         self._message_listeners.append(callback)
 
+    def queue_prepared(self, text: str) -> Deferred[None]:
+        """Store a stanza another process prepared (``from`` policy applied, stream form).
+
+        Fires once it is stored; fails with :class:`~gateway.engine.errors.Unavailable`
+        when the queue is full or cannot store.
+        """
+        return _detached(ensureDeferred(self._pump.enqueue(text)))
+
     def wake(self, count: int = 0) -> None:
         """Another process (a worker) stored ``count`` stanzas in the shared queue: send them."""
         self._pump.stored_elsewhere(count)

@@ -22,6 +22,7 @@ from gateway.workers.channel import (
     LinkUpdate,
     LongText,
     OwnerEnd,
+    Queue,
     Ready,
     SendIq,
     WorkerEnd,
@@ -36,6 +37,8 @@ class FakeOwner:
         self.ready_workers: list[int] = []
         self.iqs: list[tuple[str, float]] = []
         self.iq_outcome: Deferred[str] = succeed("<iq type='result'/>")
+        self.queued: list[str] = []
+        self.queue_outcome: Deferred[None] = succeed(None)
         self.broadcasts: list[tuple[str, str, int]] = []
         self.lost_ends: list[OwnerEnd] = []
 
@@ -48,6 +51,10 @@ class FakeOwner:
     def iq(self, stanza: str, timeout: float) -> Deferred[str]:
         self.iqs.append((stanza, timeout))
         return self.iq_outcome
+
+    def queue(self, stanza: str) -> Deferred[None]:
+        self.queued.append(stanza)
+        return self.queue_outcome
 
     def broadcast(self, action: str, argument: str, source: OwnerEnd) -> Deferred[None]:
         self.broadcasts.append((action, argument, source.worker))
@@ -112,6 +119,27 @@ class ChannelTests(SynchronousTestCase):
             if message is not None:
                 self.assertEqual(failure.value.message, message)
         self.flushLoggedErrors(ZeroDivisionError)
+
+    def test_queue_is_answered_once_the_owner_stored(self) -> None:
+        """Queue carries the stanza to the owner; its refusal comes back as Unavailable with
+        the owner's text, anything else as an internal error."""
+        owner, _, worker, _, _, _, pump = connected()
+        answers: list[Any] = []
+        worker.callRemote(Queue, stanza="<message/>").addCallback(answers.append)
+        pump.flush()
+        self.assertEqual((owner.queued, answers), (["<message/>"], [{}]))
+        for error, expected in (
+            (Unavailable("queue full"), Unavailable),
+            (OSError(), InternalError),
+        ):
+            owner, _, worker, _, _, _, pump = connected()
+            owner.queue_outcome = fail(error)
+            failures: list[Any] = []
+            worker.callRemote(Queue, stanza="<message/>").addErrback(failures.append)
+            pump.flush()
+            self.assertIsInstance(failures[0].value, expected)
+        self.assertEqual(failures[0].value.message, "internal_error")
+        self.flushLoggedErrors(OSError)
 
     def test_broadcast_and_apply(self) -> None:
         """A worker's Broadcast reaches the owner; the supervisor's Apply and LinkUpdate reach

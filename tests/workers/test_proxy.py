@@ -11,7 +11,7 @@ from twisted.trial.unittest import SynchronousTestCase
 from gateway.engine.errors import BadRequest, Unavailable
 from gateway.stanza import read_stanza
 from gateway.testing import MemoryQueue
-from gateway.workers.channel import Enqueued, SendIq
+from gateway.workers.channel import Queue, SendIq
 from gateway.workers.proxy import LinkProxy
 from gateway.xmpp.link import ComponentLink
 from gateway.xmpp.status import LinkState
@@ -19,15 +19,21 @@ from tests.xmpp.fakes import component_config
 
 
 class FakeChannel:
-    """Stands in for a WorkerEnd: records calls, answers SendIq with ``iq_answer``."""
+    """Stands in for a WorkerEnd: records calls, answers SendIq with ``iq_answer`` and
+    Queue with ``queue_answer``."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[Any, dict[str, Any]]] = []
         self.iq_answer: Deferred[dict[str, Any]] = succeed({"answer": "<iq type='result'/>"})
+        self.queue_answer: Deferred[dict[str, Any]] = succeed({})
 
     def callRemote(self, command: Any, **arguments: Any) -> Any:  # noqa: N802 - AMP's name
         self.calls.append((command, arguments))
-        return self.iq_answer if command is SendIq else None
+        if command is SendIq:
+            return self.iq_answer
+        if command is Queue:
+            return self.queue_answer
+        return None
 
 
 def proxy(
@@ -52,21 +58,53 @@ STANZA = "<message to='bob@localhost' from='alice@elsewhere'><body>hi</body></me
 
 
 class SubmitTests(SynchronousTestCase):
-    def test_stores_the_prepared_stanza_and_tells_the_owner(self) -> None:
-        """submit stores the stanza as the link would write it (its from policy applied) and
-        then tells the supervisor one stanza was queued."""
+    def test_the_supervisor_stores_the_prepared_stanza(self) -> None:
+        """submit hands the supervisor the stanza as the link would write it (its from policy
+        applied) and fires once the supervisor has stored it; this worker writes nothing."""
         channel = FakeChannel()
         link, queue = proxy(channel)
         done: list[Any] = []
         link.submit(read_stanza(STANZA.encode())).addCallback(done.append)
         self.assertEqual(done, [None])
-        [text] = queued(queue)
-        self.assertIn('from="rest.localhost"', text)
-        self.assertIn("<body>hi</body>", text)
-        self.assertEqual(channel.calls, [(Enqueued, {"count": 1})])
+        [(command, arguments)] = channel.calls
+        self.assertIs(command, Queue)
+        self.assertIn('from="rest.localhost"', arguments["stanza"])
+        self.assertIn("<body>hi</body>", arguments["stanza"])
+        self.assertEqual(queued(queue), [])
+
+    def test_not_answered_before_the_supervisor_stored_it(self) -> None:
+        """Ok waits for the supervisor's answer (its commit), not just for the request."""
+        channel = FakeChannel()
+        channel.queue_answer = Deferred()
+        link, _ = proxy(channel)
+        done: list[Any] = []
+        link.submit(STANZA).addCallback(done.append)
+        self.assertEqual(done, [])
+        channel.queue_answer.callback({})
+        self.assertEqual(done, [None])
+
+    def test_the_supervisors_refusal_is_the_callers(self) -> None:
+        """A full queue at the supervisor reaches the caller as Unavailable with its text."""
+        channel = FakeChannel()
+        channel.queue_answer = fail(Unavailable("the XMPP outbound queue is full (1 stanzas)"))
+        link, _ = proxy(channel)
+        failures: list[Any] = []
+        link.submit(STANZA).addErrback(failures.append)
+        self.assertIsInstance(failures[0].value, Unavailable)
+        self.assertIn("full (1 stanzas)", failures[0].value.message)
+
+    def test_a_channel_lost_mid_call_is_unavailable_and_says_so(self) -> None:
+        """The supervisor went away before answering: Unavailable, saying it may be queued."""
+        channel = FakeChannel()
+        channel.queue_answer = fail(net_error.ConnectionLost())
+        link, _ = proxy(channel)
+        failures: list[Any] = []
+        link.submit(STANZA).addErrback(failures.append)
+        self.assertIsInstance(failures[0].value, Unavailable)
+        self.assertIn("may have been queued", failures[0].value.message)
 
     def test_stored_without_a_channel(self) -> None:
-        """With no supervisor to tell, the stanza is stored all the same (it reads the queue)."""
+        """With no supervisor to ask, the stanza is stored here (the supervisor reads the queue)."""
         link, queue = proxy(None)
         done: list[Any] = []
         link.submit(STANZA).addCallback(done.append)
@@ -74,24 +112,22 @@ class SubmitTests(SynchronousTestCase):
         self.assertEqual(len(queued(queue)), 1)
 
     def test_full_queue_is_unavailable(self) -> None:
-        """A full queue refuses with Unavailable naming its size, and the owner hears nothing."""
-        channel = FakeChannel()
-        link, queue = proxy(channel, max_queued=1)
+        """Stored here, a full queue refuses with Unavailable naming its size."""
+        link, queue = proxy(None, max_queued=1)
         link.submit(STANZA)
         failures: list[Any] = []
         link.submit(STANZA).addErrback(failures.append)
         self.assertIsInstance(failures[0].value, Unavailable)
         self.assertIn("full (1 stanzas)", failures[0].value.message)
-        self.assertEqual(len(channel.calls), 1)
 
     def test_broken_store_is_unavailable(self) -> None:
-        """A store that cannot write gives Unavailable (the error is logged)."""
+        """Stored here, a store that cannot write gives Unavailable (the error is logged)."""
 
         class Broken(MemoryQueue):
             def append(self, stanza_xml: str, limit: int | None = None) -> Deferred[int]:
                 return fail(OSError("disk gone"))
 
-        link, _ = proxy(FakeChannel(), Broken())
+        link, _ = proxy(None, Broken())
         failures: list[Any] = []
         link.submit(STANZA).addErrback(failures.append)
         self.assertIsInstance(failures[0].value, Unavailable)

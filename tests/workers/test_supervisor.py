@@ -59,6 +59,10 @@ class FakeLink:
     def iq(self, stanza: str, timeout: float) -> Deferred[str]:
         return succeed(f"answer to {stanza}")
 
+    def queue_prepared(self, text: str) -> Deferred[None]:
+        self.stored = [*getattr(self, "stored", []), text]
+        return succeed(None)
+
 
 def owner(link: FakeLink | None = None) -> tuple[LinkOwner, LogLevelControl, list[int]]:
     levels = LogLevelControl("info")
@@ -82,6 +86,17 @@ class LinkOwnerTests(SynchronousTestCase):
         self.assertIs(update, LinkUpdate)
         self.assertEqual(json.loads(pushed["state"])["lines"], ["0 queued"])
         self.assertEqual((apply, arguments), (Apply, {"action": "loglevel", "argument": '"debug"'}))
+
+    def test_a_workers_stanza_is_stored_by_the_link_here(self) -> None:
+        """Queue from a worker stores the prepared stanza through this process's link."""
+        link = FakeLink()
+        supervisor, _, _ = owner(link)
+        done: list[Any] = []
+        supervisor.queue("<message/>").addCallback(done.append)
+        self.assertEqual((link.stored, done), (["<message/>"], [None]))
+        failures: list[Any] = []
+        owner(None)[0].queue("<message/>").addErrback(failures.append)
+        self.assertIsInstance(failures[0].value, Unavailable)
 
     def test_state_is_pushed_when_it_changes(self) -> None:
         """push_state sends to every worker only when the state differs from the last push."""

@@ -398,6 +398,17 @@ class DeliveryTests(LinkTestCase):
         self.failureResultOf(link.submit(message("x")), Unavailable)
         self.flushLoggedErrors(OSError)
 
+    def test_a_stanza_prepared_by_a_worker_is_stored_and_sent(self) -> None:
+        """queue_prepared stores text a worker prepared as it is, counts it and sends it;
+        a full queue refuses it with Unavailable."""
+        link = self.make_link(max_queued=1)
+        connection, _ = self.server.connect()
+        text = "<message xmlns='jabber:component:accept' to='a@localhost'><body>w</body></message>"
+        self.assertIsNone(self.successResultOf(link.queue_prepared(text)))
+        self.assertEqual(bodies(connection.read()), ["w"])
+        self.assertEqual(link.state().queued, 1)
+        self.failureResultOf(link.queue_prepared(text), Unavailable)
+
     def test_cancelled_submit_still_sent(self) -> None:
         """Cancelling submit's Deferred (the client left) does not stop a stanza being stored.
 
