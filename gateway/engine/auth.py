@@ -102,7 +102,7 @@ class Authenticator:
         if isinstance(credentials, NoCredentials):
             return Caller(frontend=frontend, ip=ip, tag=tag)
         # Unreadable: sent, but not even readable, which is a failed attempt too
-        self.failed(ip)
+        await self.failed(ip)
         raise InvalidToken() if credentials.token else Unauthorized()
 
     def admit(self, ip: IPAddress | None) -> None:
@@ -114,10 +114,16 @@ class Authenticator:
         if self._limiter is not None:
             self._limiter.check(ip)
 
-    def failed(self, ip: IPAddress | None, account: str | None = None) -> None:
-        """Count a refused credential, e.g. a header a frontend could not even read."""
+    async def failed(self, ip: IPAddress | None, account: str | None = None) -> None:
+        """Count a refused credential, e.g. a header a frontend could not even read.
+
+        Returns once the count has reached every process that shares the limiter,
+        so the refusal is answered only when no worker can still admit the next try.
+        """
         if self._limiter is not None:
-            self._limiter.failure(ip, account)
+            counted = self._limiter.failure(ip, account)
+            if counted is not None:
+                await counted
 
     async def password(
         self,
@@ -137,7 +143,7 @@ class Authenticator:
         try:
             return await self._password(user, host, password, frontend, ip, tag)
         except Unauthorized:
-            self.failed(ip, f"{user}@{host}")
+            await self.failed(ip, f"{user}@{host}")
             raise
 
     async def _password(
@@ -191,7 +197,7 @@ class Authenticator:
         user, sep, host = jid.partition("@")
         if not sep:
             self.admit(ip)
-            self.failed(ip, jid)
+            await self.failed(ip, jid)
             raise Unauthorized()
         return await self.password(user, host, password, frontend, ip, tag)
 
@@ -214,7 +220,7 @@ class Authenticator:
             return await self._token(token, frontend, ip, tag, user, host)
         except InvalidToken:
             named = f"{user or ''}@{host or ''}" if user is not None or host is not None else None
-            self.failed(ip, named)
+            await self.failed(ip, named)
             raise
 
     async def _token(

@@ -11,10 +11,10 @@ The current bans themselves are listed by ``status``
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
-from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.defer import Deferred, ensureDeferred, fail, succeed
 from twisted.logger import Logger
 
 from gateway.engine.bruteforce import FailureLimiter, IPNetwork
@@ -65,4 +65,13 @@ class BanCommands:
         if network is None:
             log.warn("unban_ip: {address!r} is not an address or network", address=args["address"])
             return succeed(INVALID_ADDRESS)
-        return succeed(self._limiter.unban(network))
+        lifted, everywhere = self._limiter.lift(network)
+        if everywhere is None:
+            return succeed(lifted)
+        # answered once every worker lifted it: the next request may land on any of them
+        return ensureDeferred(_after(everywhere, lifted))
+
+
+async def _after(pending: Awaitable[None], value: int) -> int:
+    await pending
+    return value

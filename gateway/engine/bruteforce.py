@@ -35,7 +35,7 @@ from __future__ import annotations
 import ipaddress
 import math
 from collections import OrderedDict, deque
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from twisted.logger import Logger
@@ -162,22 +162,26 @@ class FailureLimiter:
         self.refused_total += 1
         raise TooManyFailures(max(1, math.ceil(remaining)))
 
-    def failure(self, ip: IPAddress | None, account: str | None = None) -> None:
-        """Count one failed authentication from ``ip`` naming ``account`` (either may be None)."""
+    def failure(self, ip: IPAddress | None, account: str | None = None) -> Awaitable[None] | None:
+        """Count one failed authentication from ``ip`` naming ``account`` (either may be None).
+
+        A limiter shared with other processes returns what to wait for until they
+        have counted it too; this one counts at once and returns ``None``.
+        """
         self.failures_total += 1
         now = self._clock()
         self._expire(now)
         if account:
             self._count_account(_shown_account(account), now)
         if ip is None:
-            return
+            return None
         ip = plain_address(ip)
         if self.exempt(ip):
-            return
+            return None
         ban = self._banned.get(ip)
         if ban is not None and self._remaining(ban, now) > 0:
             ban.failures += 1  # an attempt that was already running when the ban began
-            return
+            return None
         self._banned.pop(ip, None)
         times = self._counting.pop(ip, None)
         if times is None:
@@ -185,10 +189,11 @@ class FailureLimiter:
         times.append(now)
         if len(times) == self.max_failures and times[0] > now - self.window:
             self._ban(ip, len(times), now)
-            return
+            return None
         self._counting[ip] = times
         if len(self._counting) > self._max_addresses:
             self._counting.popitem(last=False)
+        return None
 
     def exempt(self, ip: IPAddress) -> bool:
         """Whether ``ip`` is never banned."""
@@ -196,6 +201,13 @@ class FailureLimiter:
         return any(ip in network for network in self._exempt)
 
     # -- the operator's side --------------------------------------------------------
+
+    def lift(self, network: IPNetwork) -> tuple[int, Awaitable[None] | None]:
+        """:meth:`unban`, and what to wait for until every process sharing the limiter did.
+
+        This one shares with nobody: the bans are lifted when it returns.
+        """
+        return self.unban(network), None
 
     def unban(self, network: IPNetwork) -> int:
         """Lift the bans of the addresses in ``network`` and forget their failures.

@@ -257,7 +257,7 @@ class TokenGrants:
             return
         authenticator = self._engine.authenticator
         if authenticator is not None:
-            authenticator.failed(ip, f"OAuth client {client_id[:MAX_PART_BYTES]}")
+            await authenticator.failed(ip, f"OAuth client {client_id[:MAX_PART_BYTES]}")
         raise OAuthError("invalid_client", "unknown client or wrong secret")
 
     async def implicit_client(self, client_id: str, redirect_uri: str | None) -> OAuthClient:

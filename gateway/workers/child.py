@@ -21,6 +21,7 @@ from typing import Any
 
 from twisted.application.app import startApplication
 from twisted.application.service import Application, IService
+from twisted.internet.defer import Deferred
 from twisted.internet.protocol import Factory
 from twisted.logger import ILogObserver, Logger, globalLogBeginner
 
@@ -33,6 +34,8 @@ from gateway.workers.role import WorkerRole
 __all__ = ["main", "tagged"]
 
 log = Logger()
+#: seconds a refused login waits for the other workers to count it, at most
+RELAY_WAIT = 2.0
 
 
 def tagged(observer: Any, number: int) -> Any:
@@ -79,17 +82,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             stopping.append(True)
             reactor.stop()
 
-    def relay(action: str, argument: Any) -> None:
+    def relay(action: str, argument: Any) -> Deferred[None] | None:
         end = role.current_channel()
         if end is None:
-            return
+            return None
         try:
             sent = end.callRemote(Broadcast, action=action, argument=json.dumps(argument))
         except Exception:
             # the change stands here; the command that made it must not fail for this
             log.failure("relaying {action} to the other workers failed", action=action)
-            return
+            return None
+        # fires once every worker applied it; a supervisor that hangs holds nobody long
+        sent.addTimeout(RELAY_WAIT, reactor)
         sent.addErrback(lambda f: log.debug("relay of {action} lost: {f}", action=action, f=f))
+        return sent.addCallback(lambda _: None)
 
     role.shared.connect(relay)
 

@@ -26,12 +26,13 @@ from twisted.internet.defer import Deferred, ensureDeferred, fail
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from gateway.backends.interfaces import OutboundQueue, QueueFull
+from gateway.backends.interfaces import OutboundQueue
 from gateway.config.model import ComponentConfig
 from gateway.engine.errors import CommandError, Unavailable
 from gateway.offload import Offload, run_inline
 from gateway.stanza import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, Stanza, parse_jid
 from gateway.workers.channel import Enqueued, Queue, SendIq, WorkerEnd
+from gateway.xmpp.pump import append_stanza
 from gateway.xmpp.status import LinkState, status_lines
 from gateway.xmpp.wire import Postable, prepare_outbound, stanza_cost
 
@@ -169,16 +170,7 @@ class LinkProxy(Service):
         # no supervisor to ask: append here. Ids are committed in order across
         # processes: each append takes the store's write lock (SQLite) or the
         # counter row's lock (PostgreSQL)
-        limit = self.config.max_queued
-        try:
-            await self._queue.append(text, limit)
-        except QueueFull:
-            raise Unavailable(
-                f"the XMPP outbound queue is full ({limit} stanzas); try again later"
-            ) from None
-        except Exception:
-            log.failure("XMPP component {jid}: the outbound queue cannot store", jid=self.jid)
-            raise Unavailable("the XMPP outbound queue cannot store the stanza") from None
+        await append_stanza(self._queue, text, self.config.max_queued, self.jid)
         end = self._channel()
         if end is not None:
             try:

@@ -20,9 +20,10 @@ it started.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+from twisted.internet.defer import Deferred
 from twisted.logger import Logger
 
 from gateway.config.errors import ConfigError
@@ -37,11 +38,13 @@ __all__ = ["Relay", "SharedCaches", "SharedLevels", "SharedLimiter", "SharedStat
 log = Logger()
 
 #: sends ``(action, argument)`` to the other processes; ``argument`` must be JSON-ready
-Relay = Callable[[str, Any], None]
+#: tells the other processes of a change; what it returns fires once they have applied it
+Relay = Callable[[str, Any], "Deferred[None] | None"]
 
 
-def _nowhere(action: str, argument: Any) -> None:
+def _nowhere(action: str, argument: Any) -> Deferred[None] | None:
     """The relay before the channel is up: nothing to tell."""
+    return None
 
 
 class SharedLevels:
@@ -89,11 +92,12 @@ class SharedLimiter(FailureLimiter):
         super().__init__(*args, **kwargs)
         self._relay = relay
 
-    def failure(self, ip: IPAddress | None, account: str | None = None) -> None:
+    def failure(self, ip: IPAddress | None, account: str | None = None) -> Awaitable[None] | None:
         super().failure(ip, account)
         # the limiter keys an account by its first characters: a huge name is not sent whole
         shown = None if account is None else account[: MAX_ACCOUNT_CHARS + 1]
-        self._relay()("failure", [None if ip is None else str(ip), shown])
+        # the caller answers the refusal once every worker has counted it
+        return self._relay()("failure", [None if ip is None else str(ip), shown])
 
     def failure_local(self, ip: IPAddress | None, account: str | None) -> None:
         """A failure another process counted (and counts in its metrics, with any ban)."""
@@ -103,9 +107,11 @@ class SharedLimiter(FailureLimiter):
         self.failures_total, self.bans_total = totals
 
     def unban(self, network: IPNetwork) -> int:
+        return self.lift(network)[0]
+
+    def lift(self, network: IPNetwork) -> tuple[int, Awaitable[None] | None]:
         lifted = super().unban(network)
-        self._relay()("unban", str(network))
-        return lifted
+        return lifted, self._relay()("unban", str(network))
 
     def unban_local(self, network: IPNetwork) -> int:
         """An unban another process did."""

@@ -33,7 +33,7 @@ from gateway.xmpp.handlers import NS_PING, error_condition
 from gateway.xmpp.poison import BLAMED_CONDITIONS, Culprit, advice, find_culprit
 from gateway.xmpp.session import Stream
 
-__all__ = ["OutboundPump"]
+__all__ = ["OutboundPump", "append_stanza"]
 
 # the link's parts log as the link: one namespace for operators to follow
 log = Logger(namespace="gateway.xmpp.link")
@@ -51,6 +51,19 @@ class _Flow:
     pumping: bool = False
     #: a stanza was queued while the pump was reading the queue
     again: bool = False
+
+
+async def append_stanza(queue: OutboundQueue, text: str, limit: int, jid: str) -> None:
+    """Append ``text`` to ``queue``; a full or failing queue is :class:`Unavailable`."""
+    try:
+        await queue.append(text, limit)
+    except QueueFull:
+        raise Unavailable(
+            f"the XMPP outbound queue is full ({limit} stanzas); try again later"
+        ) from None
+    except Exception:
+        log.failure("XMPP component {jid}: the outbound queue cannot store", jid=jid)
+        raise Unavailable("the XMPP outbound queue cannot store the stanza") from None
 
 
 class OutboundPump:
@@ -118,15 +131,7 @@ class OutboundPump:
         Raises:
             Unavailable: the queue is full or cannot store.
         """
-        try:
-            await self._queue.append(text, self._max_queued)
-        except QueueFull:
-            raise Unavailable(
-                f"the XMPP outbound queue is full ({self._max_queued} stanzas); try again later"
-            ) from None
-        except Exception:
-            log.failure("XMPP component {jid}: the outbound queue cannot store", jid=self._jid)
-            raise Unavailable("the XMPP outbound queue cannot store the stanza") from None
+        await append_stanza(self._queue, text, self._max_queued, self._jid)
         self.queued += 1
         self.accepted += 1
         self._kick()

@@ -6,14 +6,18 @@ import ipaddress
 from pathlib import Path
 from typing import Any
 
-from twisted.internet.defer import ensureDeferred
+from twisted.internet.defer import Deferred, ensureDeferred
 from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.config.load import load_config
 from gateway.config.permissions_parse import permissions_from_config
-from gateway.engine.errors import CommandFailed, TooManyFailures
+from gateway.engine.auth import Authenticator
+from gateway.engine.bans import BanCommands
+from gateway.engine.errors import CommandFailed, TooManyFailures, Unauthorized
+from gateway.engine.model import Caller
 from gateway.logs import LogLevelControl
 from gateway.reload import ConfigReloader
+from gateway.testing import FakeBackend
 from gateway.workers.shared import SharedState
 
 IP = ipaddress.ip_address("192.0.2.7")
@@ -91,6 +95,28 @@ class LimiterTests(SynchronousTestCase):
         limiter.failure(IP)
         self.assertEqual(limiter.unban(ipaddress.ip_network("192.0.2.7/32")), 1)
         self.assertEqual(sent[-1], ("unban", "192.0.2.7/32"))
+
+    def test_refusal_and_unban_wait_until_every_worker_applied_them(self) -> None:
+        """A refused login is answered, and unban_ip answers, only once the relay has been
+        applied by the other workers (the next request may land on any of them)."""
+        shared = SharedState()
+        applied: Deferred[None] = Deferred()
+        shared.connect(lambda action, argument: applied)
+        limiter = shared.limiter(lambda: 100.0, max_failures=5, window=60, ban_time=300)
+        auth = Authenticator(FakeBackend(), clock=lambda: 100.0, limiter=limiter)
+        refused: list[Any] = []
+        ensureDeferred(auth.password("bob", "localhost", "wrong", "mod_http_api", IP)).addErrback(
+            refused.append
+        )
+        self.assertEqual(refused, [])
+        unbanned: list[Any] = []
+        BanCommands(limiter).execute(
+            "unban_ip", {"address": "192.0.2.7"}, Caller(frontend="ctl")
+        ).addCallback(unbanned.append)
+        self.assertEqual(unbanned, [])
+        applied.callback(None)
+        self.assertIsInstance(refused[0].value, Unauthorized)
+        self.assertEqual(unbanned, [0])
 
     def test_failure_without_address(self) -> None:
         """A failure with no address (the control socket) relays and applies as such."""
