@@ -4,10 +4,9 @@
 written to it are answered at once by a :class:`FakeServer` (or held, to test
 timeouts and the in-flight bound), and tests raise "link up" and inbound
 messages by hand.  The servers answer as Debian's ejabberd 23.01 and Prosody
-0.12 were observed to (docs: /work/shared/reference/xmpp-admin-nodes.md, and
-the servers' own sources: ejabberd's mod_configure, Prosody's
-mod_admin_adhoc), and one speaks ejabberd 25.03's ``api-commands/`` layout
-(mod_adhoc_api).
+0.12 were observed to (on loopback, and in the servers' own sources:
+ejabberd's mod_configure, Prosody's mod_admin_adhoc), and one speaks
+ejabberd 25.03's ``api-commands/`` layout (mod_adhoc_api).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Debian's Prosody 0.12 and ejabberd 23.01, configured to let a component administer the host.
 
 The configuration is what the README's "In front of Prosody" section tells operators to write
-(and /work/shared/reference/xmpp-admin-nodes.md records as observed): the component's domain
+(and what was observed to work on both servers): the component's domain
 is a server admin, the XEP-0133 admin commands are on, and XEP-0356 grants the component the
 roster (get and set) and outgoing-message privileges.
 """
