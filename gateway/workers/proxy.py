@@ -32,6 +32,7 @@ from gateway.engine.errors import CommandError, Unavailable
 from gateway.offload import Offload, run_inline
 from gateway.stanza import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, Stanza, parse_jid
 from gateway.workers.channel import Enqueued, Queue, SendIq, WorkerEnd
+from gateway.xmpp.link import detached
 from gateway.xmpp.pump import append_stanza
 from gateway.xmpp.status import LinkState, status_lines
 from gateway.xmpp.wire import Postable, prepare_outbound, stanza_cost
@@ -135,9 +136,7 @@ class LinkProxy(Service):
         )
         stored = prepared.addCallback(lambda text: ensureDeferred(self._store(text)))
         # a caller that gives up does not withdraw a stanza being stored
-        view: Deferred[None] = Deferred()
-        stored.addCallbacks(view.callback, view.errback)
-        return view
+        return detached(stored)
 
     def iq(self, stanza: Postable, timeout: float, *, size: int | None = None) -> Deferred[str]:
         """Have the supervisor send an IQ now; fires with the answering IQ as text.

@@ -48,7 +48,14 @@ from gateway.xmpp.session import ComponentSession, Stream
 from gateway.xmpp.status import NOT_CONFIGURED, LinkState, health_check, plural, status_lines
 from gateway.xmpp.wire import OutgoingIq, Postable, prepare_iq, prepare_outbound, stanza_cost
 
-__all__ = ["NOT_CONFIGURED", "ComponentLink", "LinkState", "health_check", "server_domain_of"]
+__all__ = [
+    "NOT_CONFIGURED",
+    "ComponentLink",
+    "LinkState",
+    "detached",
+    "health_check",
+    "server_domain_of",
+]
 
 log = Logger()
 
@@ -187,7 +194,7 @@ class ComponentLink(MultiService):
             max_depth=self._max_depth,
         )
         stored = prepared.addCallback(lambda text: ensureDeferred(self._pump.enqueue(text)))
-        return _detached(stored)
+        return detached(stored)
 
     def iq(self, stanza: Postable, timeout: float, *, size: int | None = None) -> Deferred[str]:
         """Send an ``<iq type='get'|'set'>`` now and fire with the answering IQ as text.
@@ -235,7 +242,7 @@ class ComponentLink(MultiService):
         Fires once it is stored; fails with :class:`~gateway.engine.errors.Unavailable`
         when the queue is full or cannot store.
         """
-        return _detached(ensureDeferred(self._pump.enqueue(text)))
+        return detached(ensureDeferred(self._pump.enqueue(text)))
 
     def wake(self, count: int = 0) -> None:
         """Another process (a worker) stored ``count`` stanzas in the shared queue: send them."""
@@ -282,7 +289,7 @@ def _notify(callback: Callable[..., None], *args: Any) -> None:
         log.failure("XMPP component: a link listener failed")
 
 
-def _detached(work: Deferred[None]) -> Deferred[None]:
+def detached(work: Deferred[None]) -> Deferred[None]:
     """A view of ``work`` that its caller may cancel without stopping ``work``."""
     view: Deferred[None] = Deferred()
     # once the view is cancelled, these calls are ignored
