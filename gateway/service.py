@@ -391,28 +391,23 @@ def build_service(
     caches.register("command catalogue", Catalogue.forget_loaded)
     link: ComponentLink | LinkProxy | None = None
     component = config.gateway.component
-    if component is not None and worker is not None:
-        # the supervisor holds the link; this worker queues into the shared store
+    if component is not None:
         outbox = StoreOutbox(store)
-        link = worker.link(
-            component,
-            outbox,
-            max_bytes=limits.max_body_bytes,
-            max_depth=limits.max_xml_depth,
-            offload=offload,
-        )
-        service.addService(link)
-        metrics.watch_link(link, outbox)
-    elif component is not None:
-        outbox = StoreOutbox(store)
-        link = ComponentLink(
-            component,
-            outbox,
-            reactor,
-            max_bytes=limits.max_body_bytes,
-            max_depth=limits.max_xml_depth,
-            offload=offload,
-        )
+        max_bytes, max_depth = limits.max_body_bytes, limits.max_xml_depth
+        if worker is not None:
+            # the supervisor holds the link; this worker queues through it into the shared store
+            link = worker.link(
+                component, outbox, max_bytes=max_bytes, max_depth=max_depth, offload=offload
+            )
+        else:
+            link = ComponentLink(
+                component,
+                outbox,
+                reactor,
+                max_bytes=max_bytes,
+                max_depth=max_depth,
+                offload=offload,
+            )
         # added after the store, so it stops before the store closes
         service.addService(link)
         metrics.watch_link(link, outbox)
