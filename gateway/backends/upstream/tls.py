@@ -8,23 +8,16 @@ false`` accepts any certificate; the client warns about it loudly.
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 from OpenSSL import SSL
 from twisted.internet.interfaces import IOpenSSLClientConnectionCreator
-from twisted.internet.ssl import (
-    Certificate,
-    CertificateOptions,
-    trustRootFromCertificates,
-)
+from twisted.internet.ssl import CertificateOptions
 from twisted.web.client import BrowserLikePolicyForHTTPS
 from twisted.web.iweb import IPolicyForHTTPS
 from zope.interface import implementer
 
-__all__ = ["UnverifiedPolicy", "tls_policy"]
+from gateway.backends.trust import ca_trust_root
 
-_PEM = re.compile(rb"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.DOTALL)
+__all__ = ["UnverifiedPolicy", "tls_policy"]
 
 
 def tls_policy(ca: str | None, verify: bool) -> IPolicyForHTTPS:
@@ -38,12 +31,7 @@ def tls_policy(ca: str | None, verify: bool) -> IPolicyForHTTPS:
         return UnverifiedPolicy()
     if ca is None:
         return BrowserLikePolicyForHTTPS()
-    pems = _PEM.findall(Path(ca).read_bytes())
-    if not pems:
-        raise ValueError(f"{ca} holds no PEM certificate")
-    return BrowserLikePolicyForHTTPS(
-        trustRootFromCertificates([Certificate.loadPEM(p) for p in pems])
-    )
+    return BrowserLikePolicyForHTTPS(ca_trust_root(ca))
 
 
 @implementer(IOpenSSLClientConnectionCreator)

@@ -45,6 +45,7 @@ from twisted.words.protocols.jabber import error as jabber_error
 from twisted.words.protocols.jabber import xmlstream
 from twisted.words.xish import domish
 
+from gateway.backends.trust import ca_trust_root
 from gateway.backends.xmpp.sasl import (
     ScramClient,
     ScramError,
@@ -88,15 +89,7 @@ def c2s_tls_options(domain: str, verify: bool = True, ca: str | None = None) -> 
         return ssl.CertificateOptions(verify=False)
     if ca is None:
         return ssl.optionsForClientTLS(domain)
-    with open(ca, "rb") as pem:
-        data = pem.read()
-    marker = b"-----END CERTIFICATE-----"
-    certificates = [
-        ssl.Certificate.loadPEM(block + marker) for block in data.split(marker) if b"-----" in block
-    ]
-    if not certificates:
-        raise ValueError(f"{ca} holds no PEM certificate")
-    return ssl.optionsForClientTLS(domain, trustRoot=ssl.trustRootFromCertificates(certificates))
+    return ssl.optionsForClientTLS(domain, trustRoot=ca_trust_root(ca))
 
 
 def _abort(transport: Any) -> None:
