@@ -14,9 +14,10 @@ import http.client
 import socket
 import time
 import xmlrpc.client
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
+from typing import Any
 
 from tests.hostile import live
 
@@ -154,16 +155,32 @@ def test_idle_keep_alive_connection_is_closed(tmp_path: Path) -> None:
             connection.close()
 
 
+def _capped_one_process(cap: int) -> Callable[[dict[str, Any]], None]:
+    """The shipped config with ``max_connections: cap``, served by one process.
+
+    The cap counts one process's connections: with several workers each has its own, and
+    which worker a connection lands on is the kernel's choice.
+    """
+    limits = live.with_limits(max_connections=cap)
+
+    def adjust(config: dict[str, Any]) -> None:
+        limits(config)
+        config["gateway"]["workers"] = 1
+
+    return adjust
+
+
 def test_connection_cap_on_the_xmlrpc_listener(tmp_path: Path) -> None:
     """With max_connections held on the XML-RPC listener, one more is closed unanswered.
 
     The HTTP listener has its own cap and keeps serving the normal client;
-    once the held connections close, XML-RPC answers again.
+    once the held connections close, XML-RPC answers again.  One worker (see
+    :func:`_capped_one_process`).
     """
     cap = 4
-    limits = live.with_limits(max_connections=cap)
     call = xmlrpc.client.dumps(("hi",), "echothis").encode()
-    with live.shipped_daemon(tmp_path, register=False, adjust=limits) as d, live.normal_client(d):
+    adjust = _capped_one_process(cap)
+    with live.shipped_daemon(tmp_path, register=False, adjust=adjust) as d, live.normal_client(d):
         assert answered(d.xmlrpc_port, "/", call)
         with held_connections(d.xmlrpc_port, cap):
             for _ in range(3):
@@ -180,10 +197,12 @@ def test_connection_cap_on_the_xmlrpc_listener(tmp_path: Path) -> None:
 
 
 def test_connection_cap_on_the_http_listener(tmp_path: Path) -> None:
-    """With max_connections held on the HTTP listener, callers are refused, then served again."""
+    """With max_connections held on the HTTP listener, callers are refused, then served again.
+
+    One worker (see :func:`_capped_one_process`).
+    """
     cap = 4
-    limits = live.with_limits(max_connections=cap)
-    with live.shipped_daemon(tmp_path, register=False, adjust=limits) as d:
+    with live.shipped_daemon(tmp_path, register=False, adjust=_capped_one_process(cap)) as d:
         assert answered(d.http_port)
         with held_connections(d.http_port, cap):
             assert not answered(d.http_port), "a connection over the cap was served"
