@@ -143,12 +143,14 @@ def test_section_shows_arguments(page: WebDriver) -> None:
 def test_version_links_open_sections(page: WebDriver) -> None:
     """A command's version link opens the section of that version."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     section = page.find_element(By.ID, "status_list")
     older = section.find_element(By.ID, "status_list-v0")
     assert older.get_attribute("open") is None
     section.find_element(By.CSS_SELECTOR, "a[href='#status_list-v0']").click()
-    assert older.get_attribute("open") is not None
+    # the browser fires "hashchange" as a task of its own, after the click has returned
+    WebDriverWait(page, 10).until(lambda _: older.get_attribute("open") is not None)
     assert "/api/status_list/v0" in older.text
 
 

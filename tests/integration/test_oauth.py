@@ -204,12 +204,15 @@ def _log_in(browser: WebDriver, jid: str, password: str) -> None:
 
 def test_implicit_grant_in_chromium(browser: WebDriver, daemon: Daemon, callback: str) -> None:
     """The form logs the admin in and the browser lands on the app with a working token."""
+    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     _authorization_page(browser, daemon, callback)
     assert "Web app" in browser.page_source
     _log_in(browser, "admin@localhost", "secret")
     WebDriverWait(browser, 15).until(lambda b: b.current_url.startswith(callback))
+    # the address changes when the navigation commits, before the app's page has been parsed
+    WebDriverWait(browser, 15).until(lambda b: b.find_elements(By.ID, "done"))
     url = urlsplit(browser.current_url)
     assert f"{url.scheme}://{url.netloc}{url.path}" == callback
     assert not url.query  # the token is in the fragment only, never sent to a server
