@@ -22,8 +22,8 @@ from gateway.backends.embedded.backend import EmbeddedBackend
 from gateway.backends.embedded.generations import StoreGenerations
 from gateway.backends.embedded.store import Store
 from gateway.backends.interfaces import Accounts, Executor, IqChannel
+from gateway.backends.remote_accounts import InvalidatingExecutor, RemoteAccounts
 from gateway.backends.routes import RoutedExecutor
-from gateway.backends.upstream.accounts import InvalidatingExecutor, UpstreamAccounts
 from gateway.backends.upstream.backend import UpstreamBackend
 from gateway.backends.upstream.client import UpstreamClient
 from gateway.backends.upstream.stanzas import UpstreamStanzas
@@ -140,7 +140,7 @@ def _accounts(
     auth = config.gateway.auth
     if auth == "upstream":
         assert client is not None  # the configuration requires gateway.upstream
-        accounts = UpstreamAccounts(client, generations, reactor.seconds, tokens=embedded)
+        accounts = RemoteAccounts(client, generations, reactor.seconds, tokens=embedded)
         caches.register("upstream credential generations", accounts.clear)
         embedded.use_accounts_elsewhere(accounts.account_exists)
         return accounts

@@ -228,6 +228,19 @@ def test_backends_import_no_frontend() -> None:
     assert found == [], "backends reach the frontends:\n" + "\n".join(found)
 
 
+def test_backends_import_no_other_backend() -> None:
+    """A backend package imports no other backend package; what two backends share lives
+    beside them in ``gateway/backends/`` (e.g. ``remote_accounts``, ``trust``)."""
+    packages = _backend_packages()
+    found = [
+        f"{module} -> {target}"
+        for package in packages
+        for module, target in _edges(GRAPH, package)
+        if any(_within(target, other) for other in packages if other != package)
+    ]
+    assert found == [], "backends import one another:\n" + "\n".join(found)
+
+
 #: the assembly: modules that build services, wiring frontends to backends
 ASSEMBLY = ("gateway.service", "gateway.tap", "gateway.scripts")
 

@@ -3,7 +3,7 @@
 With ``gateway.auth: xmpp`` the accounts live on the XMPP server, which shows
 nothing that changes with a password.  That is the upstream backend's
 situation too, so the same machinery serves both:
-:class:`~gateway.backends.upstream.accounts.UpstreamAccounts` asks "is this
+:class:`~gateway.backends.remote_accounts.RemoteAccounts` asks "is this
 password right?" through one call, and here that call is a real login
 (:class:`~gateway.backends.xmpp.login.XmppLoginVerifier`).  It brings along:
 
@@ -14,7 +14,7 @@ password right?" through one call, and here that call is a real login
   commands that change a password or an account's existence: give them to
   :class:`~gateway.backends.xmpp.backend.XmppBackend` as ``credentials``, or
   wrap the executor in
-  :class:`~gateway.backends.upstream.accounts.InvalidatingExecutor` (whose
+  :class:`~gateway.backends.remote_accounts.InvalidatingExecutor` (whose
   list also has ``register``, which ends a refusal remembered for an account
   that did not exist yet).  A password changed on the server
   without the gateway (the user's own client, ``prosodyctl``) is noticed
@@ -39,11 +39,11 @@ from typing import Any, Protocol
 from twisted.internet.defer import Deferred, fail
 
 from gateway.backends.interfaces import CredentialGenerations
-from gateway.backends.upstream.accounts import (
+from gateway.backends.remote_accounts import (
     CHECK_COMMAND,
     DEFAULT_FAILURE_TTL,
+    RemoteAccounts,
     TokenChecker,
-    UpstreamAccounts,
 )
 from gateway.engine.errors import InternalError
 
@@ -59,7 +59,7 @@ class PasswordLogin(Protocol):
 
 
 class LoginCheck:
-    """Answers the one call :class:`UpstreamAccounts` makes, ``check_password``, by logging in."""
+    """Answers the one call :class:`RemoteAccounts` makes, ``check_password``, by logging in."""
 
     def __init__(self, verifier: PasswordLogin) -> None:
         self._verifier = verifier
@@ -80,7 +80,7 @@ def xmpp_accounts(
     *,
     tokens: TokenChecker | None = None,
     failure_ttl: float = DEFAULT_FAILURE_TTL,
-) -> UpstreamAccounts:
+) -> RemoteAccounts:
     """The :class:`~gateway.backends.interfaces.Accounts` for ``gateway.auth: xmpp``.
 
     Args:
@@ -90,6 +90,11 @@ def xmpp_accounts(
         tokens: where the gateway's own OAuth tokens are checked.
         failure_ttl: seconds a refused password is refused from memory.
     """
-    return UpstreamAccounts(
-        LoginCheck(verifier), generations, clock, tokens=tokens, failure_ttl=failure_ttl
+    return RemoteAccounts(
+        LoginCheck(verifier),
+        generations,
+        clock,
+        tokens=tokens,
+        failure_ttl=failure_ttl,
+        server="the XMPP server",
     )

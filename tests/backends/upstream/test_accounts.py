@@ -2,7 +2,7 @@
 
 The upstream is a fake ``/api`` in memory; the credential generations are the
 real ones in an SQLite store (answering without threads).  "Another worker" is
-a second store, :class:`UpstreamAccounts` and authenticator opened on the
+a second store, :class:`RemoteAccounts` and authenticator opened on the
 same file, each with its own in-memory caches, as a second process would be.
 Upstream checks are counted, never timed.
 """
@@ -22,11 +22,11 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.backends.embedded.generations import StoreGenerations
 from gateway.backends.interfaces import TokenGrant
-from gateway.backends.upstream.accounts import (
+from gateway.backends.remote_accounts import (
     DEFAULT_FAILURE_TTL,
     INVALIDATES,
     InvalidatingExecutor,
-    UpstreamAccounts,
+    RemoteAccounts,
     _accepted,
 )
 from gateway.engine.auth import Authenticator
@@ -60,7 +60,7 @@ class Worker:
     def __init__(self, path: str, upstream: FakeUpstream, clock: Clock) -> None:
         self.store = sync_store(path)
         self.generations = CountingGenerations(StoreGenerations(self.store))
-        self.accounts = UpstreamAccounts(upstream, self.generations, clock.seconds)
+        self.accounts = RemoteAccounts(upstream, self.generations, clock.seconds)
         self.cache = CredentialCache(TTL, clock.seconds)
         self.auth = Authenticator(self.accounts, clock=clock.seconds, cache=self.cache)
         self.executor = InvalidatingExecutor(Forwarder(upstream), self.generations)
@@ -81,7 +81,7 @@ class NativeForwarder(Forwarder):
         return self.execute(definition.name, args, caller)
 
 
-class UpstreamAccountsCase(SynchronousTestCase):
+class RemoteAccountsCase(SynchronousTestCase):
     def setUp(self) -> None:
         directory = tempfile.mkdtemp(prefix="gateway-upstream-")
         self.addCleanup(shutil.rmtree, directory, True)
@@ -119,7 +119,7 @@ class UpstreamAccountsCase(SynchronousTestCase):
         return self.successResultOf(executor.execute(command, args, ADMIN))
 
 
-class CacheTests(UpstreamAccountsCase):
+class CacheTests(RemoteAccountsCase):
     def test_hit_skips_the_upstream(self) -> None:
         """A right password is checked upstream once; repeats in the TTL only read the store."""
         self.accepted("right")
@@ -213,7 +213,7 @@ class CacheTests(UpstreamAccountsCase):
         assert "upstream credential generations" in failure.value.message
 
 
-class FailureTests(UpstreamAccountsCase):
+class FailureTests(RemoteAccountsCase):
     def test_a_refusal_is_never_cached_as_a_success(self) -> None:
         """A wrong password stays refused; the engine's cache holds only the right one."""
         self.accepted("right")
@@ -254,7 +254,7 @@ class FailureTests(UpstreamAccountsCase):
             self.refused("right")
 
 
-class UnavailableTests(UpstreamAccountsCase):
+class UnavailableTests(RemoteAccountsCase):
     def test_unavailable_upstream_is_not_a_wrong_password(self) -> None:
         """Down or slow: the caller gets Unavailable/GatewayTimeout, and nothing is remembered."""
         for error in (Unavailable("upstream down"), GatewayTimeout("no answer in 30 s")):
@@ -288,7 +288,7 @@ class UnavailableTests(UpstreamAccountsCase):
         assert len(self.flushLoggedErrors(OSError)) == 1
 
 
-class ExecutorTests(UpstreamAccountsCase):
+class ExecutorTests(RemoteAccountsCase):
     def test_other_commands_pass_through(self) -> None:
         """A command that changes no login runs unchanged and bumps nothing."""
         assert self.worker.executor.name == "ejabberd"
@@ -333,7 +333,7 @@ class ExecutorTests(UpstreamAccountsCase):
             assert INVALIDATES[command] == "account"
 
 
-class SamePathTests(UpstreamAccountsCase):
+class SamePathTests(RemoteAccountsCase):
     def test_unknown_account_takes_the_same_path(self) -> None:
         """An unknown account and a wrong password cost the same reads and upstream calls."""
         generations = self.worker.generations
@@ -363,7 +363,7 @@ class SamePathTests(UpstreamAccountsCase):
         assert other._failures.key("bob", HOST, "x") != accounts._failures.key("bob", HOST, "x")
 
 
-class ConcurrencyTests(UpstreamAccountsCase):
+class ConcurrencyTests(RemoteAccountsCase):
     def test_concurrent_checks_share_one_upstream_call(self) -> None:
         """Logins with the same credentials while a check is under way wait for that one."""
         self.upstream.holding = True
@@ -394,7 +394,7 @@ class ConcurrencyTests(UpstreamAccountsCase):
         assert stamp is not None and stamp != now
 
 
-class DialectTests(UpstreamAccountsCase):
+class DialectTests(RemoteAccountsCase):
     def test_each_credential_kind(self) -> None:
         """XML-RPC's struct and mod_rest's --auth (Password) and /api's Basic log in upstream."""
         auth = self.worker.auth
@@ -417,10 +417,10 @@ class TokenTests(SynchronousTestCase):
 
         upstream = FakeUpstream({})
         generations = CountingGenerations(StoreGenerations(sync_store(self.mktemp())))
-        with_tokens = UpstreamAccounts(upstream, generations, Clock().seconds, tokens=Tokens())
+        with_tokens = RemoteAccounts(upstream, generations, Clock().seconds, tokens=Tokens())
         assert self.successResultOf(with_tokens.check_token("abc")) == grant
         assert self.successResultOf(with_tokens.check_token("xyz")) is None
-        without = UpstreamAccounts(upstream, generations, Clock().seconds)
+        without = RemoteAccounts(upstream, generations, Clock().seconds)
         assert self.successResultOf(without.check_token("abc")) is None
         assert upstream.calls == []
 

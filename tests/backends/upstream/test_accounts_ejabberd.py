@@ -21,7 +21,7 @@ from twisted.trial import unittest
 
 from gateway.backends.embedded import open_store
 from gateway.backends.embedded.generations import StoreGenerations
-from gateway.backends.upstream.accounts import InvalidatingExecutor, UpstreamAccounts
+from gateway.backends.remote_accounts import InvalidatingExecutor, RemoteAccounts
 from gateway.backends.upstream.client import UpstreamClient
 from gateway.config.model import UpstreamConfig
 from gateway.engine.auth import Authenticator
@@ -81,7 +81,7 @@ class RealUpstreamTests(unittest.TestCase):
         self.addCleanup(self.store.close)
         self.generations = StoreGenerations(self.store)
         self.client = self.make_client(self.ejabberd.http_port)
-        self.accounts = UpstreamAccounts(self.client, self.generations, reactor.seconds)
+        self.accounts = RemoteAccounts(self.client, self.generations, reactor.seconds)
         self.auth = Authenticator(
             self.accounts, clock=reactor.seconds, cache=CredentialCache(60, reactor.seconds)
         )
@@ -123,9 +123,7 @@ class RealUpstreamTests(unittest.TestCase):
 
     async def test_no_upstream_is_unavailable(self) -> None:
         """Nothing listening: the login fails with Unavailable, not as a wrong password."""
-        accounts = UpstreamAccounts(
-            self.make_client(free_port()), self.generations, reactor.seconds
-        )
+        accounts = RemoteAccounts(self.make_client(free_port()), self.generations, reactor.seconds)
         auth = Authenticator(accounts, clock=reactor.seconds)
         with self.assertRaises(Unavailable):
             await ensureDeferred(auth.password("bob", VHOST, "bob-secret", "mod_http_api"))

@@ -8,7 +8,7 @@ from typing import Any
 from twisted.internet.defer import Deferred, fail, succeed
 from twisted.trial.unittest import SynchronousTestCase
 
-from gateway.backends.upstream.accounts import InvalidatingExecutor
+from gateway.backends.remote_accounts import InvalidatingExecutor
 from gateway.backends.xmpp.login_accounts import LoginCheck, xmpp_accounts
 from gateway.engine.auth import Authenticator
 from gateway.engine.credential_cache import CredentialCache

@@ -1,46 +1,49 @@
-"""Logins checked by the upstream ejabberd (``gateway.auth: upstream``), cached safely.
+"""Accounts that live on another server, passwords checked there, cached safely.
 
-:class:`UpstreamAccounts` is the accounts part of a backend
-(:class:`~gateway.backends.interfaces.Accounts`) for callers whose accounts
-live in the upstream ejabberd: a password is right when the upstream's
-``check_password`` answers ``0`` (ejabberd's JSON for a rescode ``true``).
-The upstream answers an unknown account exactly like a wrong password, so
-both take the same path here too.
+:class:`RemoteAccounts` is the accounts part of a backend
+(:class:`~gateway.backends.interfaces.Accounts`) when the accounts are not in
+the gateway's store: with ``gateway.auth: upstream`` a password is right when
+the upstream ejabberd's ``check_password`` answers ``0`` (ejabberd's JSON for
+a rescode ``true``); with ``gateway.auth: xmpp`` the one call is a real SASL
+login (:mod:`gateway.backends.xmpp.login_accounts`).  Either server answers an
+unknown account exactly like a wrong password, so both take the same path.
 
 Why a cache hit stays correct: the engine's credential cache keeps a verified
 password only with the account's *stamp*, and on a hit compares it with
-:meth:`UpstreamAccounts.credential_stamp` read afresh.  ejabberd does not show
+:meth:`RemoteAccounts.credential_stamp` read afresh.  Neither server shows
 anything that changes with a password, so the stamp is a generation the
 gateway keeps in its own store
 (:class:`~gateway.backends.interfaces.CredentialGenerations`), shared by every
 worker and every gateway on that store.  :class:`InvalidatingExecutor` bumps
-it once the upstream has run any forwarded command that changes an account's
-password or existence, before the caller hears the answer (also when that
-command failed or timed out, as it may have run anyway); ``clear_cache``
-bumps every account's (:meth:`UpstreamAccounts.clear`).  The generation is
-read *before* the upstream is asked, so a change racing with a check leaves
-a stale stamp behind, never a stale success.
+it once the server has run any command that changes an account's password
+or existence, before the caller hears the answer (also when that command
+failed or timed out, as it may have run anyway); ``clear_cache`` bumps every
+account's (:meth:`RemoteAccounts.clear`).  The generation is read *before*
+the server is asked, so a change racing with a check leaves a stale stamp
+behind, never a stale success.
 
-What it cannot see: a password changed in ejabberd without the gateway (in-band
-by the user, by ``ejabberdctl``, the web admin) is noticed only when the
-cached entry expires (``gateway.limits.credential_cache_ttl``).
+What it cannot see: a password changed on the server without the gateway
+(in-band by the user, by ``ejabberdctl`` or ``prosodyctl``, a web admin) is
+noticed only when the cached entry expires
+(``gateway.limits.credential_cache_ttl``).
 
 Refusals are remembered for :data:`DEFAULT_FAILURE_TTL` seconds, under a keyed
 digest of ``(user, host, password)`` (never the password) and with the stamp
-of the time, so a burst of wrong passwords costs the upstream one check, and a
+of the time, so a burst of wrong passwords costs the server one check, and a
 bump ends them too (a password that became right is not refused from memory).
-Concurrent checks of the same triple share one upstream request.  An upstream
-that cannot answer (down, slow, refusing the gateway's own account) gives
-the caller :class:`~gateway.engine.errors.Unavailable` or
+Concurrent checks of the same triple share one request.  A server that
+cannot answer (down, slow, refusing the gateway's own account) gives the
+caller :class:`~gateway.engine.errors.Unavailable` or
 :class:`~gateway.engine.errors.GatewayTimeout`, never "wrong password", and
 leaves nothing in memory.
 
 Tokens: ejabberd's ``/api`` has no command that tells who owns a bearer
 token and with which scopes short of listing every token
 (``oauth_list_tokens``, an admin command whose cost grows with the token
-table), so tokens are not verified upstream.  Bearer tokens are the
-gateway's own, issued by its ``/oauth`` endpoint into its store; pass that
-store's checker as ``tokens`` and every other token is unknown (``None``).
+table), and an XMPP server has none at all, so tokens are not verified
+remotely.  Bearer tokens are the gateway's own, issued by its ``/oauth``
+endpoint into its store; pass that store's checker as ``tokens`` and every
+other token is unknown (``None``).
 """
 
 from __future__ import annotations
@@ -69,21 +72,21 @@ __all__ = [
     "DEFAULT_FAILURE_TTL",
     "INVALIDATES",
     "InvalidatingExecutor",
+    "PasswordCall",
+    "RemoteAccounts",
     "TokenChecker",
-    "UpstreamAccounts",
-    "UpstreamCaller",
 ]
 
 log = Logger()
 
-#: the upstream command that checks a password (23.01 and 24.12 alike, a rescode)
+#: the command that checks a password (23.01 and 24.12 alike, a rescode)
 CHECK_COMMAND = "check_password"
 
 #: seconds a refused ``(user, host, password)`` is refused from memory
 DEFAULT_FAILURE_TTL = 2.0
 
 #: marks a stamp as a generation of this module (never equal to an embedded stamp)
-STAMP_PREFIX = b"upstream-generation:"
+STAMP_PREFIX = b"remote-generation:"
 
 #: forwarded commands (canonical names) after which verified passwords may be
 #: wrong: ``"account"`` for the one named by ``user``/``host``, ``"all"`` for
@@ -111,8 +114,8 @@ INVALIDATES: Mapping[str, Literal["account", "all"]] = {
 }
 
 
-class UpstreamCaller(Protocol):
-    """What this module needs of the upstream client: one ``/api`` call."""
+class PasswordCall(Protocol):
+    """What this module needs of the server: one ``/api``-like call (``check_password``)."""
 
     def call(
         self, name: str, args: Mapping[str, Any], *, version: int | None = None
@@ -140,7 +143,7 @@ def _accepted(answer: Any, command: str = CHECK_COMMAND) -> bool:
     ``{"res": 0}`` and an already decoded boolean are read too.
 
     Raises:
-        Unavailable: for anything else (the upstream is not what we think).
+        Unavailable: for anything else (the server is not what we think).
     """
     if isinstance(answer, Mapping) and set(answer) == {"res"}:
         answer = answer["res"]
@@ -148,45 +151,48 @@ def _accepted(answer: Any, command: str = CHECK_COMMAND) -> bool:
         return answer
     if isinstance(answer, int) and answer in (0, 1):
         return answer == 0
-    raise Unavailable(f"the upstream ejabberd answered {command} with {answer!r}, not a rescode")
+    raise Unavailable(f"the server answered {command} with {answer!r}, not a rescode")
 
 
-class UpstreamAccounts:
-    """Passwords checked by the upstream, with stamps from the gateway's store.
+class RemoteAccounts:
+    """Passwords checked by another server, with stamps from the gateway's store.
 
     Args:
-        upstream: the client of the upstream's ``/api``.
+        remote: the one call to the server (the upstream's ``/api`` client, or a login).
         generations: the credential generations in the store shared by every worker.
         clock: the current time (the reactor's ``seconds``), for the refusal memory.
         tokens: where the gateway's own OAuth tokens are checked; ``None``
             knows no token.
         failure_ttl: seconds a refusal is remembered; 0 remembers none.
         max_failures: the most refusals remembered at once (the oldest go first).
+        server: how errors name the server.
     """
 
     def __init__(
         self,
-        upstream: UpstreamCaller,
+        remote: PasswordCall,
         generations: CredentialGenerations,
         clock: Callable[[], float],
         *,
         tokens: TokenChecker | None = None,
         failure_ttl: float = DEFAULT_FAILURE_TTL,
         max_failures: int = DEFAULT_MAX_ENTRIES,
+        server: str = "the upstream ejabberd",
     ) -> None:
-        self._upstream = upstream
+        self._remote = remote
+        self._server = server
         self._generations = generations
         self._tokens = tokens
         # same mechanism as the engine's success cache (keyed MAC, stamp, expiry),
         # holding refusals; its own per-process key
         self._failures = CredentialCache(failure_ttl, clock, max_failures)
-        # (digest, stamp) -> the callers waiting for that one upstream check
+        # (digest, stamp) -> the callers waiting for that one check
         self._in_flight: dict[tuple[bytes, bytes], _Flight] = {}
 
     # -- Accounts ---------------------------------------------------------------------------
 
     def check_password(self, user: str, host: str, password: str) -> Deferred[bool]:
-        """Whether the upstream takes ``password`` for ``user@host`` (see the module notes)."""
+        """Whether the server takes ``password`` for ``user@host`` (see the module notes)."""
         return ensureDeferred(self._verify(user, host, password)).addCallback(
             lambda stamp: stamp is not None
         )
@@ -206,8 +212,8 @@ class UpstreamAccounts:
         return self._tokens.check_token(token)
 
     def account_exists(self, user: str, host: str) -> Deferred[bool]:
-        """Whether the upstream has ``user@host`` (its ``check_account``), for OAuth tokens."""
-        answer = self._upstream.call("check_account", {"user": user, "host": host})
+        """Whether the server has ``user@host`` (its ``check_account``), for OAuth tokens."""
+        answer = self._remote.call("check_account", {"user": user, "host": host})
         return answer.addCallback(_accepted, "check_account")
 
     # -- clear_cache ------------------------------------------------------------------------
@@ -249,14 +255,14 @@ class UpstreamAccounts:
         return _stamp(generation)
 
     def _ask(self, key: bytes, stamp: bytes, user: str, host: str, password: str) -> Deferred[bool]:
-        """Join the upstream check of this triple under way, or start one."""
+        """Join the check of this triple under way, or start one."""
         name = (key, stamp)
         flight = self._in_flight.get(name)
         if flight is None:
             flight = self._in_flight[name] = _Flight()
             # the waiter joins before the call starts, which may answer at once
             waiter = flight.join()
-            ensureDeferred(self._check_upstream(user, host, password)).addBoth(
+            ensureDeferred(self._check_remotely(user, host, password)).addBoth(
                 self._land, name, flight
             )
             return waiter
@@ -267,27 +273,24 @@ class UpstreamAccounts:
             del self._in_flight[name]
         flight.land(outcome)
 
-    async def _check_upstream(self, user: str, host: str, password: str) -> bool:
+    async def _check_remotely(self, user: str, host: str, password: str) -> bool:
         args = {"user": user, "host": host, "password": password}
         try:
-            answer = await self._upstream.call(CHECK_COMMAND, args)
+            answer = await self._remote.call(CHECK_COMMAND, args)
         except Unavailable:
             raise  # down, slow, full, or refusing the gateway's own account
         except (CommandFailed, TypedCommandError):
-            return False  # the upstream's own {error, _} for these credentials
+            return False  # the server's own {error, _} for these credentials
         except CommandError as e:
             log.error(
-                "the upstream ejabberd cannot check passwords: {error}",
-                error=e.message,
+                "{server} cannot check passwords: {error}", server=self._server, error=e.message
             )
-            raise Unavailable(
-                f"the upstream ejabberd cannot check passwords ({e.message})"
-            ) from None
+            raise Unavailable(f"{self._server} cannot check passwords ({e.message})") from None
         return _accepted(answer)
 
 
 class _Flight:
-    """The callers waiting for one upstream check; a caller who leaves does not end it."""
+    """The callers waiting for one check; a caller who leaves does not end it."""
 
     def __init__(self) -> None:
         self._waiters: list[Deferred[bool]] = []
@@ -309,14 +312,14 @@ class _Flight:
 class InvalidatingExecutor:
     """Runs commands through ``inner``, bumping credential generations after changes.
 
-    Put it around the executor that forwards commands to the upstream: after
+    Put it around the executor that runs commands on the other server: after
     a command of :data:`INVALIDATES` finishes there, succeeded or not (a
     timeout may hide a change that was made), the account's generation (or
     every account's) is bumped before the answer goes back, so the old
     password stops authenticating in every worker at once.  When the bump
     itself fails after a success, the caller gets
     :class:`~gateway.engine.errors.Unavailable` saying so: the change was made
-    upstream, but cached logins may still take the old password for up to
+    on the server, but cached logins may still take the old password for up to
     the cache's TTL.
     """
 
@@ -391,7 +394,7 @@ class InvalidatingExecutor:
         except Exception:
             log.failure("{command}: could not bump the credential generation", command=command)
             raise Unavailable(
-                f"{command} was done upstream, but the gateway could not invalidate its"
+                f"{command} was done on the server, but the gateway could not invalidate its"
                 " credential cache (its store is unavailable); the old password may still"
                 " be accepted briefly"
             ) from None
