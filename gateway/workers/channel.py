@@ -151,7 +151,8 @@ class ReopenLog(amp.Command):
     """The log file was reopened: write to this descriptor from now on (passed over the socket)."""
 
     arguments = [(b"fd", amp.Descriptor())]
-    requiresAnswer = False
+    # answered once the worker writes there: the supervisor then says so in the log
+    response: ClassVar[list[tuple[bytes, amp.Argument]]] = []
 
 
 class CollectMetrics(amp.Command):

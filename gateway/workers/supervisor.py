@@ -127,7 +127,13 @@ class SupervisorService(GatewayService):
         path = super().reopen_log()
         fd = self.log_fd()
         if path is not None and fd is not None and self.owner is not None:
-            self.owner.send_log_fd(fd)
+            # logrotate's next move, and the tests, can wait for this line
+            self.owner.send_log_fd(fd).addCallback(
+                lambda numbers: log.info(
+                    "SIGUSR1: workers {numbers} write to the new log file",
+                    numbers=", ".join(map(str, numbers)) or "(none)",
+                )
+            )
         return path
 
     def write_line(self, line: str) -> None:
@@ -221,13 +227,30 @@ class LinkOwner(Service):
         sent = end.callRemote(Apply, action="loglevel", argument=json.dumps(self._levels.get()))
         sent.addErrback(_ignore_lost)
 
-    def send_log_fd(self, fd: int) -> None:
-        """Give every worker the log file's new descriptor."""
-        for end in list(self.ends):
-            try:
-                end.callRemote(ReopenLog, fd=fd)
-            except Exception:
-                log.failure("worker {number}: cannot pass the log file on", number=end.worker)
+    def send_log_fd(self, fd: int) -> Deferred[list[int]]:
+        """Give every worker the log file's new descriptor; fires with the numbers of the
+        workers that took it (a worker that went away or hangs is left out)."""
+
+        def taken(_: object, number: int) -> int:
+            return number
+
+        def missed(failure: Failure, number: int) -> None:
+            log.warn(
+                "worker {number} did not take the new log file: {error}",
+                number=number,
+                error=failure.getErrorMessage(),
+            )
+
+        sent = [
+            end.callRemote(ReopenLog, fd=fd)
+            .addTimeout(SCRAPE_TIMEOUT, self._clock)
+            .addCallbacks(taken, missed, callbackArgs=(end.worker,), errbackArgs=(end.worker,))
+            for end in self.ends
+        ]
+        gathered = DeferredList(sent, consumeErrors=True)
+        return gathered.addCallback(
+            lambda results: [n for ok, n in results if ok and n is not None]
+        )
 
     def _link_up(self) -> None:
         self._since_up = []

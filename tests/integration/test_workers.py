@@ -469,7 +469,8 @@ def test_metrics_count_every_worker(gateway: Daemon) -> None:
 
 def test_sigusr1_moves_every_worker_to_the_new_log_file(tmp_path: Path) -> None:
     """After the log file is moved and SIGUSR1 sent to the supervisor, every worker's lines go
-    to the new file (the workers write into the supervisor's log file themselves)."""
+    to the new file (the workers write into the supervisor's log file themselves), and the
+    supervisor says so once they all have."""
     from tests.integration import daemon
 
     http, xmlrpc = daemon.free_port(), daemon.free_port()
@@ -487,7 +488,11 @@ def test_sigusr1_moves_every_worker_to_the_new_log_file(tmp_path: Path) -> None:
         while not (log.exists() and "SIGUSR1: log file" in log.read_text()):
             assert time.monotonic() < deadline, "not reopened"
             time.sleep(0.05)
-        time.sleep(0.5)  # the workers get the new file over their channels
+        # the workers get the new file over their channels; the supervisor says when they have
+        deadline = time.monotonic() + 10
+        while "SIGUSR1: workers 1, 2 write to the new log file" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()[-3000:]
+            time.sleep(0.05)
         os.kill(process.pid, signal.SIGHUP)
         wanted = [f"[worker {n}: gateway.hangup#info] SIGHUP received" for n in (1, 2)]
         deadline = time.monotonic() + 10

@@ -6,8 +6,8 @@ import json
 import signal
 from typing import Any
 
-from twisted.internet.defer import Deferred, succeed
-from twisted.internet.error import ProcessDone, ProcessTerminated
+from twisted.internet.defer import Deferred, fail, succeed
+from twisted.internet.error import ConnectionDone, ProcessDone, ProcessTerminated
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
@@ -15,8 +15,8 @@ from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.engine.errors import Unavailable
 from gateway.logs import LogLevelControl
-from gateway.workers.channel import Apply, LinkEvent, LinkUpdate, Scrape
-from gateway.workers.supervisor import KILL_MARGIN, LinkOwner, WorkerPool
+from gateway.workers.channel import Apply, LinkEvent, LinkUpdate, ReopenLog, Scrape
+from gateway.workers.supervisor import KILL_MARGIN, SCRAPE_TIMEOUT, LinkOwner, WorkerPool
 from gateway.xmpp.status import LinkState
 
 
@@ -141,6 +141,23 @@ class LinkOwnerTests(SynchronousTestCase):
         end.sent.clear()
         supervisor.broadcast("clear_cache", "null", FakeEnd(2))  # type: ignore[arg-type]
         self.assertEqual(end.sent, [])
+
+    def test_log_file_handover_names_who_took_it(self) -> None:
+        """The new log file goes to every worker; the answer names the workers that took it,
+        leaving out one whose channel failed and one that stays silent past the timeout."""
+        clock = Clock()
+        supervisor = LinkOwner(None, clock, LogLevelControl("info"), lambda: None)
+        took, broken, silent = FakeEnd(1), FakeEnd(2), FakeEnd(3)
+        broken.callRemote = lambda command, **arguments: fail(ConnectionDone())  # type: ignore[method-assign]
+        silent.callRemote = lambda command, **arguments: Deferred()  # type: ignore[method-assign]
+        for end in (took, broken, silent):
+            supervisor.attach(end)  # type: ignore[arg-type]
+        took.sent.clear()
+        numbers: list[list[int]] = []
+        supervisor.send_log_fd(7).addCallback(numbers.append)
+        self.assertEqual((numbers, took.sent), ([], [(ReopenLog, {"fd": 7})]))
+        clock.advance(SCRAPE_TIMEOUT)
+        self.assertEqual(numbers, [[1]])
 
     def test_link_requests(self) -> None:
         """wake and iq go to the link; without one, an IQ is Unavailable."""
