@@ -114,12 +114,8 @@ def running_gateway(workdir: Path) -> Iterator[daemon.Daemon]:
         listener["api_profile"] = "23.01"
     data["gateway"]["files_dir"] = str(workdir / "files")
     config.write_text(yaml.safe_dump(data))
-    process = daemon.start(config, workdir)
-    try:
-        daemon.wait_for_http(process, http_port)
-        yield daemon.Daemon(process, config, http_port, xmlrpc_port)
-    finally:
-        daemon.stop(process)
+    with daemon.serving(config, workdir, http_port, xmlrpc_port) as gateway:
+        yield gateway
 
 
 @dataclass(frozen=True)

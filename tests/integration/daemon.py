@@ -185,6 +185,13 @@ def running_daemon(
     """A daemon on private (or given) ports with its state in ``workdir``; stopped afterwards."""
     http_port, xmlrpc_port = http_port or free_port(), xmlrpc_port or free_port()
     config = write_config(workdir, http_port, xmlrpc_port, xmlrpc_profile, **gateway)
+    with serving(config, workdir, http_port, xmlrpc_port) as daemon:
+        yield daemon
+
+
+@contextmanager
+def serving(config: Path, workdir: Path, http_port: int, xmlrpc_port: int) -> Iterator[Daemon]:
+    """The daemon of ``config`` once its HTTP listener answers; stopped when the block ends."""
     process = start(config, workdir)
     try:
         wait_for_http(process, http_port)

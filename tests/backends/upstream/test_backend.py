@@ -23,6 +23,17 @@ CALLER = Caller(frontend="mod_http_api")
 ROSTER_ARGS = {"user": "alice", "host": "localhost"}
 
 
+def _bob_2301(group: str) -> dict[str, str]:
+    """bob in one group, as 23.01's get_roster lists a contact (once per group)."""
+    return {
+        "jid": "bob@localhost",
+        "nick": "Bob",
+        "subscription": "both",
+        "ask": "none",
+        "group": group,
+    }
+
+
 def _backend(
     answers: dict[str, Any], profile: str, **options: Any
 ) -> tuple[UpstreamBackend, Any, Any, Any]:
@@ -52,22 +63,7 @@ class ForwardTests(SynchronousTestCase):
 
     def test_2301_upstream_gets_a_translated_call(self) -> None:
         """To a 23.01 upstream: no version in the path, 23.01's answer read back canonically."""
-        answer = [
-            {
-                "jid": "bob@localhost",
-                "nick": "Bob",
-                "subscription": "both",
-                "ask": "none",
-                "group": "Friends",
-            },
-            {
-                "jid": "bob@localhost",
-                "nick": "Bob",
-                "subscription": "both",
-                "ask": "none",
-                "group": "Team",
-            },
-        ]
+        answer = [_bob_2301("Friends"), _bob_2301("Team")]
         backend, api, stub, _ = _backend({"/api/get_roster": (200, answer)}, "23.01")
         d = backend.execute("get_roster", ROSTER_ARGS, CALLER)
         stub.flush()
@@ -176,15 +172,7 @@ class NativeTests(SynchronousTestCase):
 
     def test_execute_definition_forwards_the_callers_definition(self) -> None:
         """The caller's 23.01 definition goes out as it is and the answer is decoded by it."""
-        answer = [
-            {
-                "jid": "bob@localhost",
-                "nick": "Bob",
-                "subscription": "both",
-                "ask": "none",
-                "group": "Friends",
-            }
-        ]
+        answer = [_bob_2301("Friends")]
         backend, api, stub, _ = _backend({"/api/get_roster": (200, answer)}, "23.01")
         definition = Catalogue.load("23.01").newest("get_roster")
         d = backend.execute_definition(definition, ROSTER_ARGS, CALLER)

@@ -402,15 +402,7 @@ class Prosody012(FakeServer):
                 done.append(account)
             else:
                 failed.append(account)
-        text = (
-            ("The following accounts were successfully deleted:\n" + "\n".join(done) + "\n")
-            if done
-            else ""
-        )
-        text += (
-            ("The following accounts could not be deleted:\n" + "\n".join(failed)) if failed else ""
-        )
-        return Reply("completed", notes=[("info", text)])
+        return _outcome("deleted", done, failed)
 
     def _end_session(self, values: dict[str, list[str]] | None, state: dict[str, object]) -> Reply:
         if values is None:
@@ -428,17 +420,7 @@ class Prosody012(FakeServer):
                 done.append(target)
             else:
                 failed.append(target)
-        text = (
-            ("The following accounts were successfully disconnected:\n" + "\n".join(done) + "\n")
-            if done
-            else ""
-        )
-        text += (
-            ("The following accounts could not be disconnected:\n" + "\n".join(failed))
-            if failed
-            else ""
-        )
-        return Reply("completed", notes=[("info", text)])
+        return _outcome("disconnected", done, failed)
 
     def _online_list(self, values: dict[str, list[str]] | None, state: dict[str, object]) -> Reply:
         if values is None:
@@ -583,3 +565,12 @@ class FakeChannel:
         for stanza, waiting in held:
             if not waiting.called:
                 waiting.callback(self.server.answer(stanza))
+
+
+def _outcome(verb: str, done: list[str], failed: list[str]) -> Reply:
+    """Prosody's note after deleting or disconnecting accounts: who was, who could not be."""
+    text = f"The following accounts were successfully {verb}:\n" + "\n".join(done) + "\n"
+    text = text if done else ""
+    if failed:
+        text += f"The following accounts could not be {verb}:\n" + "\n".join(failed)
+    return Reply("completed", notes=[("info", text)])

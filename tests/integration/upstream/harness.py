@@ -141,12 +141,8 @@ def running_gateway(
     config, http_port, xmlrpc_port = gateway_config(
         workdir, upstream=upstream, profile=profile, component=component, **gateway
     )
-    process = daemon.start(config, workdir)
-    try:
-        daemon.wait_for_http(process, http_port)
-        yield daemon.Daemon(process, config, http_port, xmlrpc_port)
-    finally:
-        daemon.stop(process)
+    with daemon.serving(config, workdir, http_port, xmlrpc_port) as gateway_daemon:
+        yield gateway_daemon
 
 
 def component_of(ejabberd: UpstreamEjabberd) -> dict[str, Any]:
