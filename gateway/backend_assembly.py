@@ -109,9 +109,8 @@ def assemble_backends(
             timeout=gw.xmpp.timeout,
             max_in_flight=gw.xmpp.max_in_flight,
             catalogue=canonical,
-            credentials=generations,
         )
-        # its own bumps cover what it changes; the wrapper also covers register and unban
+        # drops cached logins after password changes, removals, bans and registrations
         executors["xmpp"] = InvalidatingExecutor(xmpp, generations)
         built.xmpp = xmpp
         built.status.append(xmpp.status_lines)

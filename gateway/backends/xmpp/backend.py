@@ -26,7 +26,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
-from gateway.backends.interfaces import CredentialGenerations, IqChannel
+from gateway.backends.interfaces import IqChannel
 from gateway.backends.xmpp.adhoc import AdhocClient
 from gateway.backends.xmpp.admin import ADMIN_COMMANDS, AdminRun, admin_node
 from gateway.backends.xmpp.api_nodes import API_PREFIX, ApiCommands
@@ -51,8 +51,6 @@ log = Logger()
 
 #: roster commands and whether each needs the roster ``get`` (else ``set``) privilege
 ROSTER_COMMANDS = {"get_roster": True, "add_rosteritem": False, "delete_rosteritem": False}
-#: commands after which a verified password of the account may no longer be right
-_CREDENTIAL_CHANGES = frozenset({"change_password", "unregister", "ban_account"})
 
 
 class XmppBackend:
@@ -66,7 +64,11 @@ class XmppBackend:
         timeout: seconds each IQ may take (``gateway.xmpp.timeout``).
         max_in_flight: IQs awaiting an answer at once (``gateway.xmpp.max_in_flight``).
         catalogue: the 24.12 catalogue (for ``api-commands/`` argument and result types).
-        credentials: told about password changes and removals, so cached logins are dropped.
+
+    Cached logins are not this class's business: wrap it in
+    :class:`~gateway.backends.remote_accounts.InvalidatingExecutor`, which bumps
+    the credential generations after every command that changes a password or
+    an account's existence.
     """
 
     name = "xmpp"
@@ -81,22 +83,18 @@ class XmppBackend:
         timeout: float = 15.0,
         max_in_flight: int = 32,
         catalogue: Catalogue | None = None,
-        credentials: CredentialGenerations | None = None,
     ) -> None:
         self.host = host
         self.component = component
-        self._clock = clock
         self._requests = IqRequests(
             channel, host, clock, timeout=timeout, max_in_flight=max_in_flight
         )
         self._adhoc = AdhocClient(self._requests, host)
         self._roster = RosterCommands(self._requests, host)
         self._api = ApiCommands(self._adhoc, host, catalogue or Catalogue.load())
-        self._credentials = credentials
         #: the command nodes found at the last discovery; ``None`` before the first
         self._nodes: frozenset[str] | None = None
         self._privileges: Privileges = NONE
-        self._discovered_at: float | None = None
         self._problem: str | None = None
         self._waiters: list[Deferred[None]] = []
         #: the round of the discovery running now
@@ -111,11 +109,6 @@ class XmppBackend:
     def privileges(self) -> Privileges:
         """What the server granted on the current stream."""
         return self._privileges
-
-    @property
-    def nodes(self) -> frozenset[str] | None:
-        """The command nodes discovered, ``None`` before the first discovery answered."""
-        return self._nodes
 
     def discover(self) -> Deferred[None]:
         """Ask the server which command nodes it offers; one discovery serves every caller."""
@@ -159,7 +152,6 @@ class XmppBackend:
         if round_ != self._round:  # a newer link-up is discovering already
             return
         self._nodes = nodes
-        self._discovered_at = self._clock.seconds()
         log.info(
             "xmpp backend: {host} offers {count} command nodes",
             host=self.host,
@@ -237,18 +229,6 @@ class XmppBackend:
             result = await ADMIN_COMMANDS[command].run(run, args)
         else:
             result = await getattr(self._roster, command)(args)
-        if command in _CREDENTIAL_CHANGES and self._credentials is not None:
-            try:
-                await self._credentials.bump(str(args["user"]), str(args["host"]))
-            except Exception:
-                # the command ran on the server: answer so, and make the stale cache loud
-                log.failure(
-                    "xmpp backend: {command} ran but cached logins of {user}@{host} were not"
-                    " invalidated",
-                    command=command,
-                    user=args["user"],
-                    host=args["host"],
-                )
         return result
 
     # -- for the stanza commands and status --------------------------------------------------

@@ -55,11 +55,11 @@ from gateway.backends.xmpp.sasl import (
 )
 from gateway.engine.errors import GatewayTimeout, Unavailable
 from gateway.offload import Offload, run_inline
+from gateway.stanza import NS_CLIENT
 
 __all__ = ["REFUSALS", "TLS_MODES", "XmppLoginVerifier", "c2s_tls_options", "pbkdf2_cost"]
 
 NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
-NS_CLIENT = "jabber:client"
 
 #: ``gateway.xmpp.c2s_tls`` values
 TLS_MODES = ("if_offered", "required", "never")
@@ -483,11 +483,6 @@ class XmppLoginVerifier:
             max_queued=max_queued,
             offload=offload,
         )
-
-    @property
-    def waiting(self) -> int:
-        """Logins waiting for a slot."""
-        return len(self._slots.waiting)
 
     def check(self, user: str, host: str, password: str) -> Deferred[bool]:
         """Whether the server accepts ``password`` for ``user@host`` (prepared already).

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from lxml import etree
 from twisted.internet.defer import Deferred
@@ -31,6 +31,8 @@ from gateway.backends.xmpp.requests import IqRequests, StanzaError
 from gateway.backends.xmpp.texts import NotOffered, local_jid, not_served, unknown_user
 from gateway.engine.errors import CommandError, CommandFailed
 from gateway.stanza import COMPONENT_NS, NS_CLIENT, Stanza, default_ns, parse_jid, parse_xml
+from gateway.xmpp.commands import StanzaSubmitter
+from gateway.xmpp.wire import restamp
 
 __all__ = [
     "NS_FORWARD",
@@ -226,12 +228,6 @@ def _contact(user: str, host: str) -> str:
     return jid.userhost()
 
 
-class StanzaSubmitter(Protocol):
-    """The part of the component link that queues stanzas durably."""
-
-    def submit(self, stanza: Stanza) -> Deferred[None]: ...
-
-
 class PrivilegedSender:
     """A stanza submitter that sends messages as the served host's users when it may.
 
@@ -284,30 +280,6 @@ def wrap(stanza: Stanza, host: str, component: str, namespace: str) -> Stanza:
     forwarded = etree.SubElement(
         privilege, f"{{{NS_FORWARD}}}forwarded", nsmap=default_ns(NS_FORWARD)
     )
-    inner = _in_client_namespace(stanza.element)
-    forwarded.append(inner)
+    # the forwarded stanza is a client's: its stanza chain in jabber:client
+    forwarded.append(restamp(stanza.element, NS_CLIENT))
     return Stanza(outer, "message", None, to=host, sender=component)
-
-
-def _in_client_namespace(element: etree._Element) -> etree._Element:
-    """A copy of ``element`` whose stream-namespace elements are in ``jabber:client``."""
-    text = etree.tostring(element, encoding="unicode")
-    copy = parse_xml(text)
-    if etree.QName(copy).namespace == NS_CLIENT:
-        return copy
-    fresh = etree.Element(
-        f"{{{NS_CLIENT}}}{etree.QName(copy).localname}", nsmap=default_ns(NS_CLIENT)
-    )
-    for key, value in copy.attrib.items():
-        fresh.set(key, value)
-    for child in copy:
-        name = etree.QName(child)
-        if name.namespace in (None, COMPONENT_NS, "jabber:server"):
-            moved = etree.SubElement(fresh, f"{{{NS_CLIENT}}}{name.localname}")
-            moved.text = child.text
-            for key, value in child.attrib.items():
-                moved.set(key, value)
-            moved.extend(list(child))
-        else:
-            fresh.append(child)
-    return fresh

@@ -84,11 +84,6 @@ class IqRequests:
         self._slots = DeferredSemaphore(max_in_flight)
         self._ids = itertools.count(1)
 
-    @property
-    def in_flight(self) -> int:
-        """IQs sent and not answered yet."""
-        return self._slots.limit - self._slots.tokens
-
     async def send(self, kind: str, to: str, payload: etree._Element) -> etree._Element:
         """Send ``<iq type=kind to=to>payload</iq>``; the ``result`` IQ that answers it.
 

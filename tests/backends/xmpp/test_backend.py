@@ -10,6 +10,7 @@ from twisted.internet.testing import MemoryReactorClock
 from twisted.trial.unittest import SynchronousTestCase
 
 from gateway.backends.interfaces import IqChannel
+from gateway.backends.remote_accounts import InvalidatingExecutor
 from gateway.backends.xmpp import XmppBackend
 from gateway.engine.errors import (
     CommandFailed,
@@ -612,12 +613,14 @@ class CredentialTests(SynchronousTestCase):
     """Password changes and removals through the server drop cached logins."""
 
     def test_bumped(self) -> None:
-        """change_password and unregister bump the account's generation; register does not."""
+        """As assembled (inside InvalidatingExecutor), register, change_password and unregister
+        through the server each bump the account's generation: a change ends cached logins,
+        a registration ends a refusal remembered while the account did not exist."""
         clock = MemoryReactorClock()
         server = Ejabberd2301()
         channel = FakeChannel(server, clock)
         generations = Generations()
-        backend = XmppBackend(channel, HOST, COMPONENT, clock, credentials=generations)
+        backend = InvalidatingExecutor(XmppBackend(channel, HOST, COMPONENT, clock), generations)
         channel.come_up()
         for command, args in [
             ("register", {"user": "bob", "host": HOST, "password": "a"}),
@@ -625,7 +628,7 @@ class CredentialTests(SynchronousTestCase):
             ("unregister", {"user": "bob", "host": HOST}),
         ]:
             self.successResultOf(backend.execute(command, args, CALLER))
-        self.assertEqual(generations.bumped, [("bob", HOST), ("bob", HOST)])
+        self.assertEqual(generations.bumped, [("bob", HOST)] * 3)
 
 
 class ConfigurationTests(SynchronousTestCase):
