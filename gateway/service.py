@@ -410,7 +410,9 @@ def build_service(
             )
         # added after the store, so it stops before the store closes
         service.addService(link)
-        metrics.watch_link(link, outbox)
+        if worker is None:
+            # with workers the supervisor exports the link's metrics, once for all of them
+            metrics.watch_link(link, outbox)
     backends = assemble_backends(
         config,
         reactor,

@@ -48,6 +48,7 @@ from gateway.engine.errors import Unavailable
 from gateway.hangup import HangupReload
 from gateway.logreopen import LogReopen
 from gateway.logs import LogLevelControl
+from gateway.metrics import GatewayMetrics
 from gateway.offload import ThreadOffload
 from gateway.reload import ConfigReloader
 from gateway.service import GatewayService, ctl_socket_endpoint, prepare_socket_dir
@@ -168,6 +169,7 @@ class LinkOwner(Service):
         clock: times the state pushes and the looks at the queue.
         levels: the supervisor's log level (workers started later get it).
         reload: reloads the supervisor's own configuration (a relayed ``reload_config``).
+        metrics: the supervisor's own metrics (the link's), added to the workers' ones.
     """
 
     def __init__(
@@ -176,8 +178,10 @@ class LinkOwner(Service):
         clock: Any,
         levels: LogLevelControl,
         reload: Callable[[], object],
+        metrics: GatewayMetrics | None = None,
     ) -> None:
         self._link = link
+        self._metrics = metrics
         self._levels = levels
         self._reload = reload
         self.ends: list[OwnerEnd] = []
@@ -318,10 +322,14 @@ class LinkOwner(Service):
         return DeferredList(sent, consumeErrors=True).addCallback(lambda _: None)
 
     def collect_metrics(self) -> Deferred[list[str]]:
-        """Every worker's metrics (a worker that cannot answer in time is left out)."""
+        """Every worker's metrics and the supervisor's own (the link's, counted here only);
+        a worker that cannot answer in time is left out."""
         asked = [
             end.callRemote(Scrape).addTimeout(SCRAPE_TIMEOUT, self._clock) for end in self.ends
         ]
+        if self._metrics is not None:
+            own = self._metrics.scrape().addCallback(lambda scraped: {"text": scraped[0].decode()})
+            asked.append(own)
 
         def texts(results: list[tuple[bool, Any]]) -> list[str]:
             return [str(box["text"]) for ok, box in results if ok]
@@ -672,19 +680,24 @@ def build_supervisor(
     _, store = open_embedded(config, reactor, "xmpp-gateway")
     service.addService(_StoreCloser(store))
     link = None
+    # the link's metrics: its state lives here, and workers would each count it again
+    metrics = None
     component = config.gateway.component
     if component is not None:
+        outbox = OwnerOutbox(store)
         link = ComponentLink(
             component,
-            OwnerOutbox(store),
+            outbox,
             reactor,
             max_bytes=limits.max_body_bytes,
             max_depth=limits.max_xml_depth,
             offload=offload,
         )
         service.addService(link)
+        metrics = GatewayMetrics(process=False)
+        metrics.watch_link(link, outbox)
     reloader = ConfigReloader(config, levels=levels, permissions=permissions_from_config(config))
-    owner = LinkOwner(link, reactor, levels, reloader.reload)
+    owner = LinkOwner(link, reactor, levels, reloader.reload, metrics)
     service.addService(owner)
     pool = WorkerPool(
         reactor,

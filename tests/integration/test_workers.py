@@ -439,20 +439,25 @@ def test_no_stanza_lost_or_doubled_across_a_worker_crash(
     assert ok <= set(bodies) <= set(answers)
 
 
-def status_calls(gateway: Daemon) -> float:
-    """``/api`` status calls answered ok, as /metrics counts them."""
+def metric(gateway: Daemon, name: str, labels: dict[str, str] | None = None) -> float:
+    """The sample ``name`` (with exactly ``labels``) of one scrape of /metrics."""
     from prometheus_client.parser import text_string_to_metric_families
 
     url = f"http://127.0.0.1:{gateway.http_port}/metrics"
     with urllib.request.urlopen(url, timeout=10) as response:
         text = response.read().decode()
-    wanted = {"dialect": "mod_http_api", "command": "status", "outcome": "ok"}
     return sum(
         sample.value
         for family in text_string_to_metric_families(text)
         for sample in family.samples
-        if sample.name == "xmpp_gateway_requests_total" and sample.labels == wanted
+        if sample.name == name and sample.labels == (labels or {})
     )
+
+
+def status_calls(gateway: Daemon) -> float:
+    """``/api`` status calls answered ok, as /metrics counts them."""
+    wanted = {"dialect": "mod_http_api", "command": "status", "outcome": "ok"}
+    return metric(gateway, "xmpp_gateway_requests_total", wanted)
 
 
 def test_metrics_count_every_worker(gateway: Daemon) -> None:
@@ -465,6 +470,23 @@ def test_metrics_count_every_worker(gateway: Daemon) -> None:
                 assert post_json(gateway.http_port, "status")[0] == 200
     # (a paused worker could not hand over its counts: both run while scraped)
     assert [status_calls(gateway) for _ in range(6)] == [before + 5] * 6
+
+
+def test_link_metrics_are_counted_once(gateway: Daemon) -> None:
+    """The component link lives in the supervisor: /metrics shows its counters once, not
+    once per worker (3 stanzas accepted through both workers read as 3)."""
+    workers = wait_for_workers(gateway)
+    accepted = "xmpp_gateway_component_stanzas_accepted_total"
+    before = metric(gateway, accepted)
+    for number, count in ((1, 2), (2, 1)):
+        with served_by(workers, number):
+            for _ in range(count):
+                stanza = (
+                    "<message to='bob@localhost' from='rest.localhost'><body>x</body></message>"
+                )
+                assert rest(gateway, stanza) == (200, "Ok")
+    assert [metric(gateway, accepted) for _ in range(4)] == [before + 3] * 4
+    assert metric(gateway, "xmpp_gateway_component_queue_depth") >= 3
 
 
 def test_sigusr1_moves_every_worker_to_the_new_log_file(tmp_path: Path) -> None:

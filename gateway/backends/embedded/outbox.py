@@ -172,4 +172,4 @@ class StoreOutbox:
             created = tx.scalar(f"SELECT created FROM {TABLE} ORDER BY id LIMIT 1")
             return float(created) if created is not None else None
 
-        return self._store.write(oldest)
+        return self._look(oldest)
