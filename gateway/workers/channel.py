@@ -6,9 +6,8 @@ the worker is spawned, so nothing else can connect to it.
 Worker to supervisor:
 
 - :class:`Ready`: the worker serves (signals sent before would have ended it).
-- :class:`Enqueued`: stanzas were stored in the shared queue; the link's
-  owner wakes its pump (no answer awaited: the queue is durable, and the owner
-  reads it again on its own anyway).
+- :class:`Queue`: a stanza for the shared queue, which the supervisor appends
+  for every worker (answered once it is stored).
 - :class:`SendIq`: an IQ whose answer a caller waits for (``?wait=iq``); it
   can only go over the live stream, which the supervisor holds.
 - :class:`CollectMetrics`: every worker's metrics, for ``/metrics``.
@@ -47,7 +46,6 @@ __all__ = [
     "Apply",
     "Broadcast",
     "CollectMetrics",
-    "Enqueued",
     "LinkEvent",
     "LinkUpdate",
     "LongText",
@@ -105,13 +103,6 @@ _IQ_ERRORS: dict[type[Exception], bytes] = {
 class Ready(amp.Command):
     """The worker serves: its listeners and signal handlers are in place."""
 
-    requiresAnswer = False
-
-
-class Enqueued(amp.Command):
-    """``count`` stanzas were stored in the shared queue."""
-
-    arguments = [(b"count", amp.Integer())]
     requiresAnswer = False
 
 
@@ -188,10 +179,6 @@ class Owner(Protocol):
         """The worker at ``end`` serves now."""
         ...
 
-    def wake(self, count: int) -> None:
-        """Stanzas were queued by a worker: send them."""
-        ...
-
     def iq(self, stanza: str, timeout: float) -> Deferred[str]:
         """Send an IQ over the link; fires with the answer as text."""
         ...
@@ -224,11 +211,6 @@ class OwnerEnd(amp.AMP):
     @Ready.responder
     def worker_ready(self) -> dict[str, Any]:
         self.owner.ready(self)
-        return {}
-
-    @Enqueued.responder
-    def enqueued(self, count: int) -> dict[str, Any]:
-        self.owner.wake(count)
         return {}
 
     @Queue.responder

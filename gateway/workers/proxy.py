@@ -31,7 +31,7 @@ from gateway.config.model import ComponentConfig
 from gateway.engine.errors import CommandError, Unavailable
 from gateway.offload import Offload, run_inline
 from gateway.stanza import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, Stanza, parse_jid
-from gateway.workers.channel import Enqueued, Queue, SendIq, WorkerEnd
+from gateway.workers.channel import Queue, SendIq, WorkerEnd
 from gateway.xmpp.link import detached
 from gateway.xmpp.pump import append_stanza
 from gateway.xmpp.status import LinkState, status_lines
@@ -166,17 +166,11 @@ class LinkProxy(Service):
             queued: Deferred[Any] = end.callRemote(Queue, stanza=text)
             await queued.addErrback(_not_queued)
             return
-        # no supervisor to ask: append here. Ids are committed in order across
-        # processes: each append takes the store's write lock (SQLite) or the
-        # counter row's lock (PostgreSQL)
+        # no supervisor to ask (the channel is gone, the worker is stopping): append
+        # here, where the supervisor's regular look at the queue finds it.  Ids are
+        # committed in order across processes: each append takes the store's write lock
+        # (SQLite) or the counter row's lock (PostgreSQL)
         await append_stanza(self._queue, text, self.config.max_queued, self.jid)
-        end = self._channel()
-        if end is not None:
-            try:
-                end.callRemote(Enqueued, count=1)
-            except Exception:
-                # stored all the same: the supervisor looks at the queue again by itself
-                log.debug("worker: could not tell the supervisor about a queued stanza")
 
 
 def _as_text(stanza: Postable) -> str:

@@ -12,7 +12,7 @@ It does no request work itself.  It
   exits unexpectedly, logged, waiting longer after each quick failure so a
   crash loop does not spin;
 - answers its workers over their channels (:class:`LinkOwner`): sends the IQs
-  they wait for, wakes its pump when they queue stanzas, pushes the link's
+  they wait for, stores the stanzas they queue, pushes the link's
   state to them and passes each shared change on to the others;
 - passes SIGHUP on to every worker (and reloads its own log level); SIGUSR1
   reopens its log, which holds the workers' lines too; SIGTERM stops the
@@ -197,7 +197,7 @@ class LinkOwner(Service):
         self._clock = clock
         self._push = LoopingCall(self.push_state)
         self._push.clock = clock
-        self._look = LoopingCall(self.wake, 0)
+        self._look = LoopingCall(self.wake)
         self._look.clock = clock
 
     def startService(self) -> None:  # noqa: N802 - Twisted's name
@@ -281,12 +281,10 @@ class LinkOwner(Service):
     def ready(self, end: OwnerEnd) -> None:
         self.on_ready(end.worker)
 
-    def wake(self, count: int) -> None:
-        if self._link is None:
-            return
-        self._link.wake(count)
-        if count:
-            self._queue_grew()
+    def wake(self) -> None:
+        """Look at the shared queue again (a stopping worker may have appended to it)."""
+        if self._link is not None:
+            self._link.wake()
 
     def _queue_grew(self) -> None:
         # the workers' /health and status hear it now, not at the next tick

@@ -244,9 +244,9 @@ class ComponentLink(MultiService):
         """
         return detached(ensureDeferred(self._pump.enqueue(text)))
 
-    def wake(self, count: int = 0) -> None:
-        """Another process (a worker) stored ``count`` stanzas in the shared queue: send them."""
-        self._pump.stored_elsewhere(count)
+    def wake(self) -> None:
+        """Look at the shared queue again: another process may have appended to it."""
+        self._pump.stored_elsewhere()
 
     def startService(self) -> None:  # noqa: N802 - Twisted's name
         self._pump.start()

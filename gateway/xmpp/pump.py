@@ -136,10 +136,8 @@ class OutboundPump:
         self.accepted += 1
         self._kick()
 
-    def stored_elsewhere(self, count: int) -> None:
-        """Another process stored ``count`` stanzas in the queue (0: maybe): write them now."""
-        self.queued += count
-        self.accepted += count
+    def stored_elsewhere(self) -> None:
+        """Another process may have stored stanzas in the queue: write any there are now."""
         self._kick()
 
     # -- streams -----------------------------------------------------------------------------

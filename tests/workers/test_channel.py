@@ -18,7 +18,6 @@ from gateway.workers.channel import (
     CHUNK,
     Apply,
     Broadcast,
-    Enqueued,
     LinkUpdate,
     LongText,
     OwnerEnd,
@@ -33,7 +32,6 @@ class FakeOwner:
     """Records what the workers asked of the supervisor."""
 
     def __init__(self) -> None:
-        self.woken: list[int] = []
         self.ready_workers: list[int] = []
         self.iqs: list[tuple[str, float]] = []
         self.iq_outcome: Deferred[str] = succeed("<iq type='result'/>")
@@ -41,9 +39,6 @@ class FakeOwner:
         self.queue_outcome: Deferred[None] = succeed(None)
         self.broadcasts: list[tuple[str, str, int]] = []
         self.lost_ends: list[OwnerEnd] = []
-
-    def wake(self, count: int) -> None:
-        self.woken.append(count)
 
     def ready(self, end: OwnerEnd) -> None:
         self.ready_workers.append(end.worker)
@@ -79,13 +74,11 @@ def connected() -> tuple[FakeOwner, OwnerEnd, WorkerEnd, list[Any], list[Any], l
 
 class ChannelTests(SynchronousTestCase):
     def test_worker_messages_reach_the_owner(self) -> None:
-        """Ready and Enqueued from a worker reach the owner, naming the worker's number."""
+        """Ready from a worker reaches the owner, naming the worker's number."""
         owner, _, worker, _, _, _, pump = connected()
         worker.callRemote(Ready)
-        worker.callRemote(Enqueued, count=2)
         pump.flush()
         self.assertEqual(owner.ready_workers, [3])
-        self.assertEqual(owner.woken, [2])
 
     def test_iq_answer_comes_back(self) -> None:
         """SendIq carries the stanza and timeout to the owner and its answer back."""

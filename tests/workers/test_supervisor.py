@@ -37,7 +37,7 @@ class FakeLink:
     def __init__(self) -> None:
         self.queued = 0
         self.connected = False
-        self.woken: list[int] = []
+        self.woken = 0
         self.up_listeners: list[Any] = []
         self.message_listeners: list[Any] = []
 
@@ -53,8 +53,8 @@ class FakeLink:
     def status_lines(self) -> list[str]:
         return [f"{self.queued} queued"]
 
-    def wake(self, count: int = 0) -> None:
-        self.woken.append(count)
+    def wake(self) -> None:
+        self.woken += 1
 
     def iq(self, stanza: str, timeout: float) -> Deferred[str]:
         return succeed(f"answer to {stanza}")
@@ -163,10 +163,10 @@ class LinkOwnerTests(SynchronousTestCase):
         """wake and iq go to the link; without one, an IQ is Unavailable."""
         link = FakeLink()
         supervisor, _, _ = owner(link)
-        supervisor.wake(3)
+        supervisor.wake()
         answers: list[Any] = []
         supervisor.iq("<iq/>", 1.0).addCallback(answers.append)
-        self.assertEqual((link.woken, answers), ([3], ["answer to <iq/>"]))
+        self.assertEqual((link.woken, answers), (1, ["answer to <iq/>"]))
         failures: list[Any] = []
         owner(None)[0].iq("<iq/>", 1.0).addErrback(failures.append)
         self.assertIsInstance(failures[0].value, Unavailable)
@@ -324,8 +324,8 @@ class CollectTests(SynchronousTestCase):
 
 class WakeTests(SynchronousTestCase):
     def test_queued_stanzas_are_pushed_at_once(self) -> None:
-        """A worker's queued stanzas wake the link and the new state goes out in the same
-        turn of the loop, once however many arrive together."""
+        """A worker's queued stanzas are stored by the link here and the new state goes out
+        in the same turn of the loop, once however many arrive together."""
         link = FakeLink()
         clock = Clock()
         supervisor = LinkOwner(link, clock, LogLevelControl("info"), lambda: None)  # type: ignore[arg-type]
@@ -334,13 +334,13 @@ class WakeTests(SynchronousTestCase):
         end.sent.clear()
         for _ in range(3):
             link.queued += 1
-            supervisor.wake(1)
-        self.assertEqual(link.woken, [1, 1, 1])
+            supervisor.queue("<message/>")
+        self.assertEqual(link.stored, ["<message/>"] * 3)
         clock.advance(0)
         [(command, arguments)] = end.sent
         self.assertIs(command, LinkUpdate)
         self.assertEqual(json.loads(arguments["state"])["state"]["queued"], 3)
-        supervisor.wake(0)  # a look at the queue, nothing new: nothing pushed
+        supervisor.wake()  # a look at the queue, nothing new: nothing pushed
         clock.advance(0)
         self.assertEqual(len(end.sent), 1)
 
