@@ -22,13 +22,10 @@ def read_body(response: IResponse, limit: int) -> Deferred[bytes]:
     Cancelling the Deferred, or a body over the cap, closes the connection
     rather than reading the rest.
     """
-    if isinstance(response.length, int) and response.length > limit:
-        reader = _Reader(limit)
-        response.deliverBody(reader)
-        reader.refuse(BodyTooLarge())
-        return reader.done
     reader = _Reader(limit)
     response.deliverBody(reader)
+    if isinstance(response.length, int) and response.length > limit:
+        reader.refuse(BodyTooLarge())  # announced too long: not a byte is read
     return reader.done
 
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from gateway.engine.errors import NotSupported
+from gateway.engine.versions import rename_keys
 
 __all__ = [
     "UPSTREAM_2301",
@@ -74,7 +75,7 @@ def renamed(renames: Mapping[str, str]) -> ArgsFn:
     """An argument map that only renames keys (canonical name → 23.01 name)."""
 
     def args(given: Mapping[str, Any]) -> dict[str, Any]:
-        return {renames.get(key, key): value for key, value in given.items()}
+        return rename_keys(given, renames)
 
     return args
 

@@ -24,6 +24,7 @@ from gateway.backends.upstream.translate_rules import (
 from gateway.engine.catalogue import Catalogue
 from gateway.engine.model import ResTuple
 from gateway.engine.names import LEGACY_PROFILE
+from gateway.engine.scopes import BASE_SCOPES
 
 __all__ = ["USER_RULES", "split_scopes"]
 
@@ -123,14 +124,12 @@ def _kick_user_result(value: int) -> ResTuple:
 
 # -- OAuth ---------------------------------------------------------------------------
 
-#: the scopes a 23.01 server grants besides its command names
-_SPECIAL_SCOPES = ("ejabberd:user", "ejabberd:admin", "sasl_auth")
-
 
 @cache
 def _known_scopes() -> frozenset[str]:
+    """The scopes a 23.01 server grants: its command names and the base scopes."""
     commands = Catalogue.load(LEGACY_PROFILE).names(include_internal=True)
-    return frozenset((*commands, *_SPECIAL_SCOPES))
+    return frozenset(commands) | BASE_SCOPES
 
 
 def split_scopes(text: str, known: Collection[str] | None = None) -> list[str] | None:
