@@ -49,18 +49,21 @@ sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
 
 from api_vs_ejabberd import (  # noqa: E402
+    ADMIN,
+    HOST,
+    PASSWORD,
+    basic,
     beam_pid,
+    ctl_register,
     descendants,
     ejabberd_extra,
     interrupt,
+    process_memory,
 )
 
 from tests.integration.daemon import Daemon, running_daemon  # noqa: E402
 from tests.integration.servers import EjabberdServer, missing_ejabberd  # noqa: E402
 
-HOST = "localhost"
-ADMIN = ("admin", "bench-admin-secret")
-PASSWORD = "bench-user-secret"
 RECIPIENT = ("recv", "bench-recv-secret")
 COMPONENT = "rest.localhost"
 
@@ -83,10 +86,6 @@ class Row:
     gateway: Request
     ejabberd: Request
     stanzas: bool = False  # each request delivers one message to the recipient
-
-
-def basic(user: str, password: str) -> str:
-    return "Basic " + base64.b64encode(f"{user}@{HOST}:{password}".encode()).decode()
 
 
 def xmlrpc_check_account() -> str:
@@ -239,13 +238,11 @@ def probe(port: int, request: Request) -> tuple[int, str]:
 
 
 def rss_kib(pid: int) -> int:
+    """VmRSS of ``pid`` in KiB; 0 once it is gone."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
+        return process_memory(pid)["rss_kib"]
     except OSError:
-        pass
-    return 0
+        return 0
 
 
 class RssSampler:
@@ -568,10 +565,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         gwdir = workdir / "gateway"
         gwdir.mkdir()
         daemon = stack.enter_context(running_daemon(gwdir, **gateway_options))
-        done = daemon.ctl("register", ADMIN[0], HOST, ADMIN[1])
-        if done.returncode != 0:
-            raise SystemExit(f"gatewayctl register failed: {done.stdout}{done.stderr}")
-        ejabberd.register(*ADMIN)
+        ctl_register(daemon, ejabberd)
         ejabberd.register(*RECIPIENT)
         print(f"creating {args.users} accounts on each …", flush=True)
         results["setup"]["gateway_s"] = round(fill_gateway(daemon, gwdir, args.users), 1)

@@ -8,19 +8,17 @@ they were configured.  Unrouted commands go to the default backend
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from twisted.internet.defer import Deferred
 
 from gateway.backends.interfaces import Executor
+from gateway.config.backends_parse import route_tag
 from gateway.engine.errors import CommandError, NotSupported
 from gateway.engine.model import Caller, CommandDefinition
 
 __all__ = ["RoutedExecutor"]
-
-_TAG = re.compile(r"\[tag:(.+)\]\Z")
 
 
 class RoutedExecutor:
@@ -48,12 +46,12 @@ class RoutedExecutor:
         self._default = backends[default]
         self._backends = dict(backends)
         self._by_name = {
-            key: backends[target] for key, target in routes.items() if not _TAG.match(key)
+            key: backends[target] for key, target in routes.items() if route_tag(key) is None
         }
         self._by_tag = [
-            (match.group(1), backends[target])
+            (tag, backends[target])
             for key, target in routes.items()
-            if (match := _TAG.match(key))
+            if (tag := route_tag(key)) is not None
         ]
         self._tags_of = tags_of
         self._could_run = could_run

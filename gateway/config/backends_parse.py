@@ -39,6 +39,14 @@ _AUTH_FOR_BACKEND = {"embedded": "embedded", "ejabberd": "upstream", "xmpp": "xm
 _AUTH_BACKEND = {value: key for key, value in _AUTH_FOR_BACKEND.items()}
 _TAG_ROUTE = re.compile(r"\[tag:([a-z0-9_]+)\]\Z")
 _COMMAND = re.compile(r"[a-z0-9_]+\Z")
+#: ``gateway.xmpp.c2s_tls`` values
+C2S_TLS_MODES = ("if_offered", "required", "never")
+
+
+def route_tag(key: str) -> str | None:
+    """The tag a ``gateway.routes`` key names (``[tag:NAME]``), ``None`` for a command name."""
+    match = _TAG_ROUTE.match(key)
+    return match.group(1) if match else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +135,7 @@ def _routes(value: Any, path: str) -> Mapping[str, str]:
     routes: dict[str, str] = {}
     for key, target in section.items():
         where = key_path(path, str(key))
-        if not isinstance(key, str) or not (_COMMAND.match(key) or _TAG_ROUTE.match(key)):
+        if not isinstance(key, str) or not (_COMMAND.match(key) or route_tag(key)):
             raise ConfigError(f"expected a command name or [tag:NAME], got {key!r}", where)
         routes[key] = choice(target, where, BACKENDS)
     return MappingProxyType(routes)
@@ -235,7 +243,7 @@ def _xmpp(value: Any, path: str) -> XmppBackendConfig:
         c2s_tls=choice(
             section.get("c2s_tls", defaults.c2s_tls),
             f"{path}.c2s_tls",
-            ("if_offered", "required", "never"),
+            C2S_TLS_MODES,
         ),
         c2s_verify=boolean(section.get("c2s_verify", True), f"{path}.c2s_verify"),
         c2s_ca=optional(section, "c2s_ca", path, text),

@@ -53,16 +53,15 @@ from gateway.backends.xmpp.sasl import (
     plain_message,
     salted_password,
 )
+from gateway.config.backends_parse import C2S_TLS_MODES
 from gateway.engine.errors import GatewayTimeout, Unavailable
 from gateway.offload import Offload, run_inline
 from gateway.stanza import NS_CLIENT
 
-__all__ = ["REFUSALS", "TLS_MODES", "XmppLoginVerifier", "c2s_tls_options", "pbkdf2_cost"]
+__all__ = ["REFUSALS", "XmppLoginVerifier", "c2s_tls_options", "pbkdf2_cost"]
 
 NS_SASL = "urn:ietf:params:xml:ns:xmpp-sasl"
 
-#: ``gateway.xmpp.c2s_tls`` values
-TLS_MODES = ("if_offered", "required", "never")
 
 #: SASL failure conditions that mean "these credentials do not log in"
 REFUSALS = frozenset({"not-authorized", "account-disabled", "credentials-expired"})
@@ -431,8 +430,8 @@ class XmppLoginVerifier:
         max_queued: int = 64,
         offload: Offload = run_inline,
     ) -> None:
-        if tls_mode not in TLS_MODES:
-            raise ValueError(f"c2s_tls must be one of {', '.join(TLS_MODES)}, not {tls_mode!r}")
+        if tls_mode not in C2S_TLS_MODES:
+            raise ValueError(f"c2s_tls must be one of {', '.join(C2S_TLS_MODES)}, not {tls_mode!r}")
         self._clock = clock
         self._endpoint = endpoint
         self.hosts = frozenset(hosts)
