@@ -300,7 +300,8 @@ class Engine:
         (a forwarder to a server of that release) gets the caller's own
         definition and arguments instead, untranslated.
         """
-        native = self._native(definition.name)
+        executor = self._choose(definition.name)
+        native = self._native(executor, definition.name)
         if native is not None:
             return await self._guarded(
                 definition, native.execute_definition(definition, args, caller)
@@ -311,7 +312,7 @@ class Engine:
             raise NotSupported(
                 f"{definition.name} (API version {definition.version})", "gateway version adapter"
             )
-        self._executor(definition.name)  # NotSupported before any argument is translated
+        self._able(executor, definition.name)  # NotSupported before any argument is translated
 
         async def execute(name: str, canonical: dict[str, Any]) -> Any:
             # adapters may run other canonical commands than the one called
@@ -330,9 +331,12 @@ class Engine:
             log.failure("command {command} failed unexpectedly", command=definition.name)
             raise InternalError() from None
 
-    def _native(self, name: str) -> NativeExecutor | None:
-        """The executor that runs ``name`` in this engine's own profile unchanged, if one does."""
-        executor = self.gateway if self.gateway.supports(name) else self.backend
+    def _choose(self, name: str) -> Executor:
+        """Who is asked to run canonical command ``name``: the gateway's own executor, if it can."""
+        return self.gateway if self.gateway.supports(name) else self.backend
+
+    def _native(self, executor: Executor, name: str) -> NativeExecutor | None:
+        """``executor`` when it runs ``name`` in this engine's own profile unchanged."""
         if (
             _is_native(executor)
             and executor.supports(name)
@@ -343,7 +347,10 @@ class Engine:
 
     def _executor(self, name: str) -> Executor:
         """Who runs canonical command ``name``; :class:`NotSupported` when nobody can."""
-        executor = self.gateway if self.gateway.supports(name) else self.backend
+        return self._able(self._choose(name), name)
+
+    def _able(self, executor: Executor, name: str) -> Executor:
+        """``executor``, when it runs ``name``; else the reason it does not, raised."""
         if not executor.supports(name):
             # a backend that knows why (routes, the xmpp backend's discovery) says so itself
             explain = getattr(executor, "not_supported", None)
