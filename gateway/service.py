@@ -34,7 +34,7 @@ from gateway.backends.embedded.backend import EmbeddedBackend
 from gateway.backends.embedded.outbox import StoreOutbox
 from gateway.backends.embedded.startup import open_embedded
 from gateway.backends.embedded.store import Store
-from gateway.backends.interfaces import TokenIssuer
+from gateway.backends.interfaces import OutboundQueue, TokenIssuer
 from gateway.backends.upstream.stanzas import UpstreamStanzas
 from gateway.config.model import Config, ListenerConfig, RestOptions
 from gateway.config.permissions_parse import permissions_from_config
@@ -86,7 +86,14 @@ from gateway.workers.sockets import adopt_port
 from gateway.xmpp.commands import StanzaCommands
 from gateway.xmpp.link import ComponentLink, health_check
 
-__all__ = ["GatewayService", "build_service", "ctl_socket_endpoint", "prepare_socket_dir"]
+__all__ = [
+    "GatewayService",
+    "StoreCloser",
+    "build_service",
+    "component_link",
+    "ctl_socket_endpoint",
+    "prepare_socket_dir",
+]
 
 log = Logger()
 
@@ -345,11 +352,28 @@ def _make_backend(
     config: Config, reactor: Any, service: GatewayService, files: FilesDir
 ) -> tuple[EmbeddedBackend, Store]:
     backend, store = open_embedded(config, reactor, "xmpp-gateway", files)
-    service.addService(_StoreCloser(store))
+    service.addService(StoreCloser(store))
     return backend, store
 
 
-class _StoreCloser(Service):
+def component_link(
+    config: Config, queue: OutboundQueue, reactor: Any, offload: Offload
+) -> ComponentLink:
+    """The component link of ``config`` (which has one), sending what ``queue`` holds."""
+    component = config.gateway.component
+    assert component is not None
+    limits = config.gateway.limits
+    return ComponentLink(
+        component,
+        queue,
+        reactor,
+        max_bytes=limits.max_body_bytes,
+        max_depth=limits.max_xml_depth,
+        offload=offload,
+    )
+
+
+class StoreCloser(Service):
     """Closes the store's connections when the daemon stops."""
 
     def __init__(self, store: Store) -> None:
@@ -393,26 +417,21 @@ def build_service(
     component = config.gateway.component
     if component is not None:
         outbox = StoreOutbox(store)
-        max_bytes, max_depth = limits.max_body_bytes, limits.max_xml_depth
         if worker is not None:
             # the supervisor holds the link; this worker queues through it into the shared store
             link = worker.link(
-                component, outbox, max_bytes=max_bytes, max_depth=max_depth, offload=offload
-            )
-        else:
-            link = ComponentLink(
                 component,
                 outbox,
-                reactor,
-                max_bytes=max_bytes,
-                max_depth=max_depth,
+                max_bytes=limits.max_body_bytes,
+                max_depth=limits.max_xml_depth,
                 offload=offload,
             )
-        # added after the store, so it stops before the store closes
-        service.addService(link)
-        if worker is None:
+        else:
+            link = component_link(config, outbox, reactor, offload)
             # with workers the supervisor exports the link's metrics, once for all of them
             metrics.watch_link(link, outbox)
+        # added after the store, so it stops before the store closes
+        service.addService(link)
     backends = assemble_backends(
         config,
         reactor,

@@ -51,7 +51,13 @@ from gateway.logs import LogLevelControl
 from gateway.metrics import GatewayMetrics
 from gateway.offload import ThreadOffload
 from gateway.reload import ConfigReloader
-from gateway.service import GatewayService, ctl_socket_endpoint, prepare_socket_dir
+from gateway.service import (
+    GatewayService,
+    StoreCloser,
+    component_link,
+    ctl_socket_endpoint,
+    prepare_socket_dir,
+)
 from gateway.workers.channel import (
     Apply,
     LinkEvent,
@@ -648,15 +654,6 @@ class OwnerOutbox(StoreOutbox):
         return self._reader.read(query)
 
 
-class _StoreCloser(Service):
-    def __init__(self, store: Store) -> None:
-        self._store = store
-
-    def stopService(self) -> None:  # noqa: N802 - Twisted's name
-        super().stopService()
-        self._store.close()
-
-
 def build_supervisor(
     config: Config, reactor: Any, count: int, twistd_options: Any = None
 ) -> SupervisorService:
@@ -676,21 +673,14 @@ def build_supervisor(
     offload.setServiceParent(service)
     # the schema is brought up to date here, once, before any worker opens the store
     _, store = open_embedded(config, reactor, "xmpp-gateway")
-    service.addService(_StoreCloser(store))
+    service.addService(StoreCloser(store))
     link = None
     # the link's metrics: its state lives here, and workers would each count it again
     metrics = None
     component = config.gateway.component
     if component is not None:
         outbox = OwnerOutbox(store)
-        link = ComponentLink(
-            component,
-            outbox,
-            reactor,
-            max_bytes=limits.max_body_bytes,
-            max_depth=limits.max_xml_depth,
-            offload=offload,
-        )
+        link = component_link(config, outbox, reactor, offload)
         service.addService(link)
         metrics = GatewayMetrics(process=False)
         metrics.watch_link(link, outbox)

@@ -70,5 +70,5 @@ class TapTests(SynchronousTestCase):
 
 def _close_stores(service: Any) -> None:
     for child in service:
-        if type(child).__name__ == "_StoreCloser":
+        if type(child).__name__ == "StoreCloser":
             child._store.close()
