@@ -140,7 +140,7 @@ def _accounts(
     if auth == "upstream":
         assert client is not None  # the configuration requires gateway.upstream
         accounts = RemoteAccounts(client, generations, reactor.seconds, tokens=embedded)
-        caches.register("upstream credential generations", accounts.clear)
+        caches.register("upstream credential generations", accounts.clear, shared=True)
         embedded.use_accounts_elsewhere(accounts.account_exists)
         return accounts
     if auth == "xmpp":
@@ -161,7 +161,7 @@ def _accounts(
         except (ValueError, OSError) as e:
             raise SystemExit(f"xmpp-gateway: gateway.xmpp.c2s: {e}") from None
         login = xmpp_accounts(verifier, generations, reactor.seconds, tokens=embedded)
-        caches.register("xmpp credential generations", login.clear)
+        caches.register("xmpp credential generations", login.clear, shared=True)
         # XMPP offers no "does this account exist" without its password: /oauth/token
         # has just checked it by logging in; oauth_issue_token trusts the admin who runs it
         embedded.use_accounts_elsewhere(_anyone)

@@ -20,9 +20,14 @@ class CacheRegistry:
 
     def __init__(self) -> None:
         self._clears: dict[str, Callable[[], object]] = {}
+        self._shared: set[str] = set()
 
-    def register(self, name: str, clear: Callable[[], object]) -> None:
+    def register(self, name: str, clear: Callable[[], object], *, shared: bool = False) -> None:
         """Add the cache ``name``, emptied by calling ``clear``.
+
+        ``shared``: what ``clear`` changes is shared by every process (a write
+        to their common store), so one clear is enough; processes that hear
+        of a clear made elsewhere skip it.
 
         Raises:
             ValueError: when a cache of that name is registered already.
@@ -30,13 +35,20 @@ class CacheRegistry:
         if name in self._clears:
             raise ValueError(f"a cache named {name!r} is registered already")
         self._clears[name] = clear
+        if shared:
+            self._shared.add(name)
 
     def names(self) -> tuple[str, ...]:
         """The registered caches, in registration order."""
         return tuple(self._clears)
 
-    def clear_all(self) -> tuple[list[str], list[tuple[str, Exception]]]:
+    def clear_all(
+        self, *, made_elsewhere: bool = False
+    ) -> tuple[list[str], list[tuple[str, Exception]]]:
         """Empty every registered cache, in registration order.
+
+        With ``made_elsewhere`` (another process ran ``clear_cache``), the
+        shared caches are left alone: that process cleared them for everyone.
 
         Returns the names of the caches cleared, and ``(name, error)`` for
         each whose clear raised (the others are still cleared).
@@ -44,6 +56,8 @@ class CacheRegistry:
         cleared: list[str] = []
         failed: list[tuple[str, Exception]] = []
         for name, clear in self._clears.items():
+            if made_elsewhere and name in self._shared:
+                continue
             try:
                 clear()
             except Exception as e:

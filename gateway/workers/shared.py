@@ -71,12 +71,16 @@ class SharedCaches(CacheRegistry):
         self._relay = relay
 
     def clear_local(self) -> tuple[list[str], list[tuple[str, Exception]]]:
-        """Empty this process's caches only."""
-        return super().clear_all()
+        """Empty this process's caches only, after another process's clear_cache (which
+        cleared the shared ones already)."""
+        return super().clear_all(made_elsewhere=True)
 
-    def clear_all(self) -> tuple[list[str], list[tuple[str, Exception]]]:
-        outcome = super().clear_all()
-        self._relay()("clear_cache", None)
+    def clear_all(
+        self, *, made_elsewhere: bool = False
+    ) -> tuple[list[str], list[tuple[str, Exception]]]:
+        outcome = super().clear_all(made_elsewhere=made_elsewhere)
+        if not made_elsewhere:
+            self._relay()("clear_cache", None)
         return outcome
 
     async def clear_all_waiting(self) -> tuple[list[str], list[tuple[str, Exception]]]:

@@ -56,6 +56,18 @@ class CachesTests(SynchronousTestCase):
         self.assertEqual(cleared, ["one", "one"])
         self.assertEqual(len(sent), 1)
 
+    def test_shared_caches_are_cleared_once(self) -> None:
+        """A cache of state every process shares (the store's credential generations) is
+        cleared by the process that ran clear_cache, not again by each that hears of it."""
+        shared, _ = state()
+        caches = shared.caches()
+        cleared: list[str] = []
+        caches.register("local", lambda: cleared.append("local"))
+        caches.register("store", lambda: cleared.append("store"), shared=True)
+        self.assertEqual(caches.clear_all(), (["local", "store"], []))
+        shared.apply("clear_cache", None)
+        self.assertEqual(cleared, ["local", "store", "local"])
+
     def test_waiting_clear_is_relayed(self) -> None:
         """The clear the clear_cache command uses (waiting for each cache) relays too."""
         shared, sent = state()
