@@ -265,6 +265,10 @@ class ComponentConfig:
         scheme = "tls" if self.tls else "tcp"
         return f"{scheme}:host={quoteStringArgument(self.host)}:port={self.port}"
 
+    def where(self) -> str:
+        """The server's address as logs and ``status`` name it."""
+        return f"{self.host}:{self.port}" + (" (TLS)" if self.tls else "")
+
 
 @dataclass(frozen=True, slots=True)
 class LimitsConfig:

@@ -32,7 +32,7 @@ from gateway.engine.errors import CommandError, Unavailable
 from gateway.offload import Offload, run_inline
 from gateway.stanza import DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, Stanza, parse_jid
 from gateway.workers.channel import Queue, SendIq, WorkerEnd
-from gateway.xmpp.link import detached
+from gateway.xmpp.link import detached, notify
 from gateway.xmpp.pump import append_stanza
 from gateway.xmpp.status import LinkState, status_lines
 from gateway.xmpp.wire import Postable, prepare_outbound, stanza_cost
@@ -72,8 +72,7 @@ class LinkProxy(Service):
         self._offload = offload
         self._state = LinkState(connected=False, since=None, queued=0, configured=True)
         # the link's own wording for "not started" until the supervisor says more
-        where = f"{config.host}:{config.port}" + (" (TLS)" if config.tls else "")
-        self._lines = status_lines(self.jid, where, self._state)
+        self._lines = status_lines(self.jid, config.where(), self._state)
         self._up_listeners: list[Callable[[], None]] = []
         self._message_listeners: list[Callable[[str], None]] = []
 
@@ -95,10 +94,7 @@ class LinkProxy(Service):
         else:
             return
         for listener in listeners:
-            try:
-                listener(*args)
-            except Exception:
-                log.failure("XMPP component: a link listener failed")
+            notify(listener, *args)
 
     def on_up(self, callback: Callable[[], None]) -> None:
         """Call ``callback`` each time the supervisor's link is up (also when this worker

@@ -54,6 +54,7 @@ __all__ = [
     "LinkState",
     "detached",
     "health_check",
+    "notify",
     "server_domain_of",
 ]
 
@@ -141,7 +142,7 @@ class ComponentLink(MultiService):
             config.secret,
             endpoint if endpoint is not None else clientFromString(reactor, config.endpoint()),
             reactor,
-            where=f"{config.host}:{config.port}" + (" (TLS)" if config.tls else ""),
+            where=config.where(),
             backoff=backoffPolicy(initial_delay, max_delay, factor, jitter),
             handshake_timeout=handshake_timeout,
             up=self._stream_up,
@@ -264,14 +265,14 @@ class ComponentLink(MultiService):
         self._pump.stream_up(stream)
         stream.xs.addObserver("/message", self._inbound_message)
         for callback in list(self._up_listeners):
-            _notify(callback)
+            notify(callback)
 
     def _inbound_message(self, message: domish.Element) -> None:
         if message.getAttribute("type") == "error" or not self._message_listeners:
             return
         text = message.toXml()
         for callback in list(self._message_listeners):
-            _notify(callback, text)
+            notify(callback, text)
 
     def _stream_down(self, stream: Stream) -> None:
         self._iqs.stream_down(stream)
@@ -281,7 +282,7 @@ class ComponentLink(MultiService):
         return self._pump.answer(iq) or self._iqs.answer(iq)
 
 
-def _notify(callback: Callable[..., None], *args: Any) -> None:
+def notify(callback: Callable[..., None], *args: Any) -> None:
     """Run a listener; one that fails is logged and does not disturb the link."""
     try:
         callback(*args)
