@@ -184,29 +184,28 @@ class Store:
 
     def _report(self, operation: str, started: float, done: Deferred[T]) -> Deferred[T]:
         """``done`` (already fired), after telling the timer how long the work took."""
+        self._tell_timer(operation, started)
+        return done
+
+    def _tell_timer(self, operation: str, started: float) -> None:
         timer = self._timer
         if timer is not None:
             try:
                 timer(operation, self._clock() - started)
             except Exception:
                 log.failure("the store timer failed")
-        return done
 
     def write(self, fn: Callable[[Tx], T]) -> Deferred[T]:
         """Run ``fn`` in a write transaction; it commits before the Deferred fires."""
         return self._timed("write", ensureDeferred(self._interact(self._writer, fn, write=True)))
 
     def _timed(self, operation: str, work: Deferred[T]) -> Deferred[T]:
-        timer = self._timer
-        if timer is None:
+        if self._timer is None:
             return work
         started = self._clock()
 
         def report(outcome: T | Failure) -> T | Failure:
-            try:
-                timer(operation, self._clock() - started)
-            except Exception:
-                log.failure("the store timer failed")
+            self._tell_timer(operation, started)
             return outcome
 
         return work.addBoth(report)
