@@ -55,6 +55,7 @@ from twisted.internet.defer import CancelledError, Deferred, ensureDeferred, suc
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from gateway.backends.flight import Flight
 from gateway.backends.interfaces import CredentialGenerations, Executor, TokenGrant
 from gateway.engine.credential_cache import DEFAULT_MAX_ENTRIES, CredentialCache
 from gateway.engine.errors import (
@@ -187,7 +188,7 @@ class RemoteAccounts:
         # holding refusals; its own per-process key
         self._failures = CredentialCache(failure_ttl, clock, max_failures)
         # (digest, stamp) -> the callers waiting for that one check
-        self._in_flight: dict[tuple[bytes, bytes], _Flight] = {}
+        self._in_flight: dict[tuple[bytes, bytes], Flight[bool]] = {}
 
     # -- Accounts ---------------------------------------------------------------------------
 
@@ -259,7 +260,7 @@ class RemoteAccounts:
         name = (key, stamp)
         flight = self._in_flight.get(name)
         if flight is None:
-            flight = self._in_flight[name] = _Flight()
+            flight = self._in_flight[name] = Flight()
             # the waiter joins before the call starts, which may answer at once
             waiter = flight.join()
             ensureDeferred(self._check_remotely(user, host, password)).addBoth(
@@ -268,7 +269,9 @@ class RemoteAccounts:
             return waiter
         return flight.join()
 
-    def _land(self, outcome: bool | Failure, name: tuple[bytes, bytes], flight: _Flight) -> None:
+    def _land(
+        self, outcome: bool | Failure, name: tuple[bytes, bytes], flight: Flight[bool]
+    ) -> None:
         if self._in_flight.get(name) is flight:
             del self._in_flight[name]
         flight.land(outcome)
@@ -287,26 +290,6 @@ class RemoteAccounts:
             )
             raise Unavailable(f"{self._server} cannot check passwords ({e.message})") from None
         return _accepted(answer)
-
-
-class _Flight:
-    """The callers waiting for one check; a caller who leaves does not end it."""
-
-    def __init__(self) -> None:
-        self._waiters: list[Deferred[bool]] = []
-
-    def join(self) -> Deferred[bool]:
-        waiter: Deferred[bool] = Deferred(self._waiters.remove)
-        self._waiters.append(waiter)
-        return waiter
-
-    def land(self, outcome: bool | Failure) -> None:
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            if isinstance(outcome, Failure):
-                waiter.errback(outcome)
-            else:
-                waiter.callback(outcome)
 
 
 class InvalidatingExecutor:

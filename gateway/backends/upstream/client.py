@@ -31,6 +31,7 @@ from twisted.python.failure import Failure
 from twisted.web.client import Agent, HTTPConnectionPool, _HTTP11ClientFactory
 from twisted.web.iweb import IResponse
 
+from gateway.backends.flight import Flight
 from gateway.backends.upstream.body import BodyTooLarge, read_body
 from gateway.backends.upstream.failures import error_for
 from gateway.backends.upstream.profile import (
@@ -141,8 +142,8 @@ class UpstreamClient:
         self._profile: str | None = None if self._auto else config.api_profile
         #: the upstream was unreachable since the profile was found: ask again
         self._stale = False
-        self._detecting = False
-        self._profile_waiters: list[Deferred[str]] = []
+        #: the callers waiting for the release detection under way, if one is
+        self._detection: Flight[str] | None = None
         self._reachable: bool | None = None
         self._last_error: str | None = None
 
@@ -246,49 +247,37 @@ class UpstreamClient:
         """
         if self._profile is not None and not self._stale:
             return succeed(self._profile)
-        waiter: Deferred[str] = Deferred(self._stop_waiting)
-        self._profile_waiters.append(waiter)
-        if not self._detecting:
-            self._detecting = True
-            ensureDeferred(self._detect())
+        if self._detection is not None:
+            return self._detection.join()
+        flight = self._detection = Flight()
+        # the waiter joins before the detection starts, which may end at once
+        waiter = flight.join()
+        ensureDeferred(self._detect()).addBoth(self._detected, flight)
         return waiter
 
-    def _stop_waiting(self, waiter: Deferred[str]) -> None:
-        if waiter in self._profile_waiters:
-            self._profile_waiters.remove(waiter)
+    def _detected(self, outcome: str | Failure, flight: Flight[str]) -> None:
+        self._detection = None
+        flight.land(outcome)
 
-    async def _detect(self) -> None:
-        outcome: str | Failure
-        try:
-            text = await self.call("status", {})
-            release = release_from_status(text) if isinstance(text, str) else None
-            if release is None:
-                raise Unavailable(
-                    f"the upstream ejabberd at {self.url} did not name its release in"
-                    f" status ({text!r:.120}); set gateway.upstream.api_profile"
-                )
-            profile = profile_for_release(release)
-            log.info(
-                "the upstream ejabberd at {url} runs {major}.{minor:02d}: speaking its"
-                " {profile} API",
-                url=self.url,
-                major=release[0],
-                minor=release[1],
-                profile=profile,
+    async def _detect(self) -> str:
+        text = await self.call("status", {})
+        release = release_from_status(text) if isinstance(text, str) else None
+        if release is None:
+            raise Unavailable(
+                f"the upstream ejabberd at {self.url} did not name its release in"
+                f" status ({text!r:.120}); set gateway.upstream.api_profile"
             )
-            self._profile = profile
-            self._stale = False
-            outcome = profile
-        except Exception:
-            outcome = Failure()
-        finally:
-            self._detecting = False
-        waiters, self._profile_waiters = self._profile_waiters, []
-        for waiter in waiters:
-            if isinstance(outcome, Failure):
-                waiter.errback(outcome)
-            else:
-                waiter.callback(outcome)
+        profile = profile_for_release(release)
+        log.info(
+            "the upstream ejabberd at {url} runs {major}.{minor:02d}: speaking its {profile} API",
+            url=self.url,
+            major=release[0],
+            minor=release[1],
+            profile=profile,
+        )
+        self._profile = profile
+        self._stale = False
+        return profile
 
     def health(self) -> UpstreamHealth:
         return UpstreamHealth(

@@ -26,6 +26,7 @@ from twisted.internet.interfaces import IReactorTime
 from twisted.logger import Logger
 from twisted.python.failure import Failure
 
+from gateway.backends.flight import Flight
 from gateway.backends.interfaces import IqChannel
 from gateway.backends.xmpp.adhoc import AdhocClient
 from gateway.backends.xmpp.admin import ADMIN_COMMANDS, AdminRun, admin_node
@@ -96,7 +97,8 @@ class XmppBackend:
         self._nodes: frozenset[str] | None = None
         self._privileges: Privileges = NONE
         self._problem: str | None = None
-        self._waiters: list[Deferred[None]] = []
+        #: the callers waiting for the discovery under way (a superseded one hands them on)
+        self._waiting: Flight[None] = Flight()
         #: the round of the discovery running now
         self._running: int | None = None
         self._round = 0
@@ -112,8 +114,7 @@ class XmppBackend:
 
     def discover(self) -> Deferred[None]:
         """Ask the server which command nodes it offers; one discovery serves every caller."""
-        view: Deferred[None] = Deferred()
-        self._waiters.append(view)
+        view = self._waiting.join()
         if self._running is None:
             self._start()
         return view
@@ -127,12 +128,8 @@ class XmppBackend:
         if round_ != self._round:  # superseded: its callers wait for the newer round
             return
         self._running = None
-        waiters, self._waiters = self._waiters, []
-        for waiter in waiters:
-            if isinstance(result, Failure):
-                waiter.errback(result)
-            else:
-                waiter.callback(None)
+        waiting, self._waiting = self._waiting, Flight()
+        waiting.land(result if isinstance(result, Failure) else None)
 
     async def _discover(self, round_: int) -> None:
         try:
